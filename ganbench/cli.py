@@ -1,0 +1,87 @@
+"""Command line: run / list / validate / report."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ganbench.registry import REGISTRIES, load_all
+from ganbench.suite import SuiteError, load_suite
+
+RESULTS_ROOT = Path("results")
+
+
+def _add_suite_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("suite", help="suite YAML file, e.g. suites/quick.yaml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a suite value, e.g. --set budget.steps=500 (repeatable)")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="bench.py", description="Benchmark GAN variants, losses and D:G step ratios.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a suite on Ray and write its results and leaderboard")
+    _add_suite_args(run)
+    run.add_argument("--out", type=Path, help="results folder (default results/<suite name>)")
+    run.add_argument("--address", help="join a Ray cluster ('auto' or HOST:PORT) instead of starting a local one")
+    run.add_argument("--max-concurrent", type=int, metavar="N", help="at most N trials at once")
+    run.add_argument("--fresh", action="store_true", help="move an earlier run in the folder aside and start over")
+    val = sub.add_parser("validate", help="check a suite and print the trials it plans, running nothing")
+    _add_suite_args(val)
+    ls = sub.add_parser("list", help="list registered models, losses, datasets and metrics")
+    ls.add_argument("kind", nargs="?", choices=sorted(REGISTRIES), help="one family (default: all)")
+    rep = sub.add_parser("report", help="rebuild a results folder's leaderboard from its stored trials")
+    rep.add_argument("folder", type=Path)
+    return ap
+
+
+def cmd_list(kind: str | None, console: Console) -> None:
+    load_all()
+    for name in [kind] if kind else sorted(REGISTRIES):
+        registry = REGISTRIES[name]
+        table = Table(title=name, show_header=False, title_justify="left", box=None)
+        for item in registry.names():
+            table.add_row(f"[bold]{item}[/]", registry.describe(item))
+        console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    out, err = Console(), Console(stderr=True)
+    try:
+        if args.command == "list":
+            cmd_list(args.kind, out)
+        elif args.command == "validate":
+            suite = load_suite(args.suite, args.overrides)
+            out.print(f"{args.suite}: ok: {len(suite.cells())} cells x {len(suite.seeds)} seeds = "
+                      f"{len(suite.trial_configs())} trials of {suite.budget.steps} steps")
+        elif args.command == "report":
+            if not (args.folder / "suite.yaml").exists():
+                raise SuiteError(f"{args.folder}: not a results folder (no suite.yaml)")
+            from ganbench.report import write_report
+
+            out.print(f"leaderboard: {write_report(args.folder)}")
+        elif args.command == "run":
+            if args.max_concurrent is not None and args.max_concurrent < 1:
+                raise SuiteError(f"--max-concurrent: must be >= 1, got {args.max_concurrent}")
+            suite = load_suite(args.suite, args.overrides)
+            from ganbench.sweep import run_suite
+
+            board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
+                              max_concurrent=args.max_concurrent, fresh=args.fresh, console=err)
+            out.print(f"tables in {board.parent}: leaderboard.md, leaderboard.csv, trials.parquet, curves.parquet")
+            print(board.read_text())
+    except SuiteError as e:
+        err.print(f"[red]error:[/] {e}", highlight=False, markup=True)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted: finished trials are saved; rerun the same command to resume")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""TrialConfig: everything one trial needs, typed and validated; its hash is the trial's identity."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ganbench.registry import DATASETS, LOSSES, METRICS, MODELS, load_all
+
+load_all()
+
+
+class Target(BaseModel):
+    """A quality threshold: `steps_to_threshold` is the first evaluation step reaching it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    metric: str = Field(description="a registered metric with a direction, e.g. modes_covered")
+    value: float = Field(description="the value to reach (at least, or at most, by the metric's direction)")
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, name: str) -> str:
+        if METRICS.get(name).higher_is_better is None:
+            raise ValueError(f"metric {name!r} has no direction, so it has no threshold to reach")
+        return name
+
+
+class TrialConfig(BaseModel):
+    """One trial: a grid cell (model x loss x k x dataset x other params) and a seed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # the grid cell
+    model: str = Field(description="registered model (bench.py list models)")
+    loss: str = Field(description="registered loss (bench.py list losses)")
+    dataset: str = Field(description="registered dataset (bench.py list datasets)")
+    d_steps_per_g_step: int = Field(1, ge=1, description="k of Algorithm 1: D steps before each G step")
+    g_steps_per_d_step: int = Field(1, ge=1, description="G steps after each D step ('G trains too much')")
+    seed: int = Field(0, description="seeds torch's generators for weights, z and data")
+    # budget
+    steps: int = Field(1000, ge=1, description="Algorithm 1 iterations (k D-steps + m G-steps each)")
+    eval_every: int = Field(250, ge=1, description="iterations between evaluations (and at the last step)")
+    # optimisation
+    batch_size: int = Field(64, ge=1, description="minibatch size m of Algorithm 1, for real and for z")
+    z_dim: int = Field(2, ge=1, description="dimension of the generator's Gaussian noise z")
+    optimizer: Literal["adam", "sgd"] = Field("adam", description="adam (default) or plain sgd (Dirac-GAN studies)")
+    lr_g: float = Field(1e-4, gt=0, description="generator learning rate")
+    lr_d: float = Field(1e-4, gt=0, description="discriminator learning rate (TTUR: may differ from lr_g)")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas for G and D")
+    betas_d: Optional[tuple[float, float]] = Field(None, description="Adam betas for D only, when they differ")
+    # architecture
+    hidden: int = Field(128, ge=1, description="hidden width of the MLP layers")
+    depth: int = Field(2, ge=1, description="hidden layers in G and in D")
+    d_maxout: int = Field(0, ge=0, description="maxout pieces in D (>= 2 turns maxout on; Goodfellow 2014 used 5)")
+    d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout rate before each D layer")
+    # loss parameters and regularizers
+    r1: float = Field(0.0, ge=0, description="weight gamma of the R1 penalty on real data (Mescheder 2018)")
+    r2: float = Field(0.0, ge=0, description="weight gamma of the R2 penalty on generated data")
+    gp_weight: float = Field(10.0, ge=0, description="lambda of WGAN-GP's gradient penalty")
+    clip: float = Field(0.01, gt=0, description="WGAN weight clipping bound c")
+    # evaluation
+    eval_samples: int = Field(2500, ge=1, description="generated samples per evaluation (2,500 in VEEGAN/PacGAN)")
+    mode_min_count: int = Field(1, ge=1, description="high-quality samples a mode needs to count as covered")
+    target: Optional[Target] = Field(None, description="threshold for steps_to_threshold")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when the trial was given a GPU")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        MODELS.get(name)
+        return name
+
+    @field_validator("loss")
+    @classmethod
+    def _known_loss(cls, name: str) -> str:
+        LOSSES.get(name)
+        return name
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        DATASETS.get(name)
+        return name
+
+    @field_validator("betas", "betas_d")
+    @classmethod
+    def _betas_in_range(cls, betas):
+        if betas is not None and not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam betas must lie in [0, 1), got {list(betas)}")
+        return betas
+
+    def config_hash(self) -> str:
+        """Stable identity of the trial: the same config always gets the same id."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+#: keys a suite may set per trial (in `params` or `grid`); `steps`/`eval_every` come from
+#: `budget`, `seed` from `seeds`, `target` from the suite's top level.
+TUNABLE_KEYS = sorted(set(TrialConfig.model_fields) - {"seed", "steps", "eval_every", "target"})

@@ -1,0 +1,56 @@
+"""Metric definitions: every metric has a stable name, a kind, a direction and a unit.
+
+The registry holds the *definitions* (used by the CLI, the leaderboard's sort order and
+suite validation); the functions that compute them live in one module per kind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ganbench.registry import METRICS
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: str  # "modes" | "convergence" | "throughput"
+    higher_is_better: bool | None  # None: no direction (a diagnostic, e.g. D(x))
+    unit: str
+    description: str
+
+    def better(self, a: float, b: float) -> bool:
+        """Is a better than b? (False when the metric has no direction.)"""
+        if self.higher_is_better is None:
+            return False
+        return a > b if self.higher_is_better else a < b
+
+
+def _define(name: str, kind: str, higher_is_better: bool | None, unit: str, description: str) -> None:
+    METRICS.add(name, Metric(name, kind, higher_is_better, unit, description), description)
+
+
+# mode collapse (toy mixtures) -- computed in metrics/modes.py
+_define("modes_covered", "modes", True, "modes", "modes holding >= min_count high-quality samples (VEEGAN/PacGAN)")
+_define("high_quality_frac", "modes", True, "fraction", "fraction of samples within 3 std of their nearest mode")
+_define("reverse_kl", "modes", False, "nats", "KL(generated mode histogram || uniform); log(n_modes) when collapsed")
+_define("dirac_distance", "modes", False, "", "Dirac-GAN: distance sqrt(theta^2 + psi^2) to the equilibrium (0, 0)")
+# convergence -- computed in metrics/convergence.py
+_define("d_real_mean", "convergence", None, "", "mean D(x) on real data (probability, or critic value)")
+_define("d_fake_mean", "convergence", None, "", "mean D(G(z)) on generated data (probability, or critic value)")
+_define("equilibrium_gap", "convergence", False, "", "mean |D - 1/2| over real and fake, for losses whose optimum is 1/2")
+_define("value", "convergence", None, "nats", "V(D,G) = E log D(x) + E log(1-D(G(z))); -log 4 at equilibrium")
+_define("d_loss", "convergence", None, "", "discriminator loss on the evaluation batch")
+_define("g_loss", "convergence", None, "", "generator loss on the evaluation batch")
+_define("grad_norm_d", "convergence", None, "", "L2 norm of D's gradient at the last D step before evaluation")
+_define("grad_norm_g", "convergence", None, "", "L2 norm of G's gradient at the last G step before evaluation")
+_define("steps_to_threshold", "convergence", False, "steps", "first evaluation step reaching the suite's target")
+# throughput -- computed in metrics/throughput.py
+_define("samples_per_s", "throughput", True, "1/s", "examples through D or G per second of training (batch x (k + m) x steps/s)")
+_define("steps_per_s", "throughput", True, "1/s", "Algorithm 1 iterations (k D-steps + m G-steps) per second of training")
+_define("peak_mem_mb", "throughput", False, "MB", "peak memory: CUDA max allocated, else the worker's peak RSS")
+_define("wall_s", "throughput", False, "s", "trial wall time, training and evaluation")
+_define("eval_frac", "throughput", False, "fraction", "share of the trial's wall time spent evaluating")
+
+
+def metric(name: str) -> Metric:
+    return METRICS.get(name)

@@ -1,0 +1,87 @@
+"""The results folder of one suite run: atomic writes, resume bookkeeping.
+
+Layout of ``results/<suite>/``::
+
+    suite.yaml        the suite as run (resolved, defaults filled in)
+    run.json          suite hash, environment, command, times
+    trials.parquet    one row per trial (identity, status, final metrics, throughput, environment)
+    curves.parquet    one row per (trial, step, metric): long format
+    leaderboard.csv/.md  one row per cell (written by ganbench.report)
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import yaml
+
+#: trials in these states are finished: a rerun does not redo them
+FINISHED = ("complete", "diverged", "pruned")
+CURVE_COLUMNS = ["trial_id", "step", "metric", "value"]
+
+
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write via a temp file in the same folder, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+class ResultsStore:
+    """Trials and curves of one run, kept in memory and flushed atomically after each trial."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.trials_path = self.folder / "trials.parquet"
+        self.curves_path = self.folder / "curves.parquet"
+        self.rows: list[dict] = []
+        self.curves: list[tuple] = []
+        if self.trials_path.exists():
+            self.rows = pd.read_parquet(self.trials_path).to_dict("records")
+        if self.curves_path.exists():
+            self.curves = list(pd.read_parquet(self.curves_path).itertuples(index=False, name=None))
+
+    def finished_ids(self) -> set[str]:
+        return {r["trial_id"] for r in self.rows if r["status"] in FINISHED}
+
+    def add(self, row: dict, curves: list[tuple]) -> None:
+        """Record a trial, replacing an earlier attempt of the same trial (e.g. a failed one)."""
+        self.rows = [r for r in self.rows if r["trial_id"] != row["trial_id"]] + [row]
+        self.curves = [c for c in self.curves if c[0] != row["trial_id"]] + list(curves)
+        self.flush()
+
+    def trials_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def curves_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.curves, columns=CURVE_COLUMNS)
+
+    def flush(self) -> None:
+        trials, curves = self.trials_frame(), self.curves_frame()
+        atomic_write(self.curves_path, lambda tmp: curves.to_parquet(tmp, index=False))
+        atomic_write(self.trials_path, lambda tmp: trials.to_parquet(tmp, index=False))
+
+
+def write_suite(folder: Path, suite_dump: dict, run_info: dict) -> None:
+    header = "# The suite as run: defaults filled in, overrides applied. Rerun with bench.py run on this file.\n"
+    atomic_write_text(folder / "suite.yaml", header + yaml.safe_dump(suite_dump, sort_keys=False))
+    atomic_write_text(folder / "run.json", json.dumps(run_info, indent=2, sort_keys=True) + "\n")
+
+
+def read_run_info(folder: Path) -> dict | None:
+    path = Path(folder) / "run.json"
+    return json.loads(path.read_text()) if path.exists() else None

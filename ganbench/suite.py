@@ -1,0 +1,218 @@
+"""Suite YAML -> validated, frozen Suite -> the list of trials it plans.
+
+Every error is collected before anything runs and reported as one SuiteError that names
+the file, the key path and the valid choices.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ganbench.config import TUNABLE_KEYS, Target, TrialConfig
+from ganbench.registry import DATASETS, MODELS, UnknownNameError
+
+GRID_AXES = ("model", "loss", "d_steps_per_g_step", "dataset")
+
+
+class SuiteError(Exception):
+    """Bad suite input: the message is meant for the user as it is."""
+
+
+class Budget(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    steps: int = Field(ge=1, description="Algorithm 1 iterations per trial")
+    eval_every: int = Field(ge=1, description="iterations between evaluations")
+
+
+class Resources(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    num_cpus: float = Field(1.0, gt=0, description="CPUs Ray reserves for each trial (also torch's thread count)")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per trial; fractions let trials share a GPU")
+
+
+class Suite(BaseModel):
+    """A study: grid x seeds, fixed params, budget and resources per trial."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="names results/<name>/")
+    description: str = ""
+    seeds: list[int] = Field(min_length=1)
+    budget: Budget
+    grid: dict[str, list[Any]] = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    resources: Resources = Field(default_factory=Resources)
+    target: Optional[Target] = None
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds repeat: {seeds}")
+        return seeds
+
+    def axes(self) -> list[str]:
+        """Grid keys in a stable order: the four main axes first, then the rest as written."""
+        return [a for a in GRID_AXES if a in self.grid] + [a for a in self.grid if a not in GRID_AXES]
+
+    def cells(self) -> list[dict[str, Any]]:
+        axes = self.axes()
+        return [dict(zip(axes, values)) for values in itertools.product(*(self.grid[a] for a in axes))]
+
+    def trial_configs(self) -> list[TrialConfig]:
+        """Every (cell, seed) pair as a validated config, in grid order then seed order."""
+        base = {**self.params, **self.budget.model_dump(), "target": self.target}
+        return [TrialConfig(**base, **cell, seed=seed) for cell in self.cells() for seed in self.seeds]
+
+    def suite_hash(self) -> str:
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'budget.steps=500' -> (['budget', 'steps'], 500); the value is read as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SuiteError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. budget.steps=500")
+    return key.split("."), yaml.safe_load(value)
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    for text in overrides:
+        path, value = parse_override(text)
+        node = raw
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise SuiteError(f"--set {text!r}: {'.'.join(path[:-1])} is not a mapping")
+        node[path[-1]] = value
+    return raw
+
+
+def load_suite(path: str | Path, overrides: list[str] = ()) -> Suite:
+    """Read, override and validate a suite file; raise SuiteError with every problem found."""
+    path = Path(path)
+    if not path.is_file():
+        raise SuiteError(f"{path}: no such suite file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise SuiteError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{path}: a suite is a YAML mapping with keys {', '.join(Suite.model_fields)}")
+    return validate_suite(apply_overrides(raw, list(overrides)), source=str(path))
+
+
+def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
+    try:
+        suite = Suite(**raw)
+    except ValidationError as err:
+        raise SuiteError(_format(source, [_describe(e, Suite) for e in err.errors()])) from None
+    problems = _check_keys(suite) or _check_trials(suite)
+    if problems:
+        raise SuiteError(_format(source, problems))
+    return suite
+
+
+def _format(source: str, problems: list[str]) -> str:
+    unique = list(dict.fromkeys(problems))
+    if len(unique) == 1:
+        return f"{source}: {unique[0]}"
+    return f"{source}: {len(unique)} problems\n" + "\n".join(f"  - {p}" for p in unique)
+
+
+def _describe(error: dict, model: type[BaseModel], prefix: str = "") -> str:
+    loc = prefix + _loc(error["loc"])
+    msg = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        parent = _fields_at(model, error["loc"][:-1])
+        msg = f"unknown key; valid keys: {', '.join(parent)}" if parent else "unknown key"
+        close = difflib.get_close_matches(str(error["loc"][-1]), parent, n=1)
+        msg += f" (did you mean {close[0]!r}?)" if close else ""
+    elif error["type"] == "missing":
+        msg = "required key is missing"
+    elif error["type"] == "too_short":
+        msg = "empty; give at least one entry"
+    return f"{loc}: {msg}" if loc else msg
+
+
+def _loc(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc) -> list[str]:
+    """Field names of the sub-model at ``loc`` (for 'valid keys' hints)."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        sub = getattr(field, "annotation", None) if field else None
+        sub = next((a for a in getattr(sub, "__args__", ()) if isinstance(a, type)), sub)
+        if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
+            return []
+        model = sub
+    return list(model.model_fields)
+
+
+def _check_keys(suite: Suite) -> list[str]:
+    problems = []
+    for where, keys in (("grid", suite.grid), ("params", suite.params)):
+        for key in keys:
+            if key not in TUNABLE_KEYS:
+                hint = {"steps": "budget.steps", "eval_every": "budget.eval_every", "seed": "seeds", "target": "target"}
+                fix = f"set it as {hint[key]}" if key in hint else f"valid keys: {', '.join(TUNABLE_KEYS)}"
+                problems.append(f"{where}.{key}: unknown key; {fix}")
+    for key, values in suite.grid.items():
+        if not values:
+            problems.append(f"grid.{key}: empty list; give at least one value")
+        if key in suite.params:
+            problems.append(f"params.{key}: also set in grid.{key}; keep one")
+    for axis in ("model", "loss", "dataset"):
+        if axis not in suite.grid and axis not in suite.params:
+            problems.append(f"grid.{axis}: required key is missing (set it in grid or params)")
+    return problems
+
+
+def _check_trials(suite: Suite) -> list[str]:
+    """Validate every cell's config, pointing each error at the grid entry or param it came from."""
+    problems: list[str] = []
+    for cell in suite.cells():
+        try:
+            TrialConfig(**suite.params, **suite.budget.model_dump(), **cell, seed=suite.seeds[0])
+        except ValidationError as err:
+            for e in err.errors():
+                key = e["loc"][0]
+                if key in cell:
+                    where = f"grid.{key}[{suite.grid[key].index(cell[key])}]"
+                elif key in ("steps", "eval_every"):
+                    where = f"budget.{key}"
+                else:
+                    where = f"params.{key}"
+                problems.append(_describe({**e, "loc": e["loc"][1:]}, TrialConfig, prefix=where))
+    if not problems:
+        problems = _check_model_fits_data(suite)
+    return problems
+
+
+def _check_model_fits_data(suite: Suite) -> list[str]:
+    """Build each distinct model/dataset pair once so a mismatch fails here, not mid-sweep."""
+    problems, seen = [], set()
+    for cfg in suite.trial_configs():
+        if (cfg.model, cfg.dataset) in seen:
+            continue
+        seen.add((cfg.model, cfg.dataset))
+        try:
+            MODELS.get(cfg.model)(DATASETS.get(cfg.dataset)().shape, cfg.z_dim)
+        except (ValueError, UnknownNameError) as err:
+            problems.append(f"grid: model {cfg.model!r} with dataset {cfg.dataset!r}: {err}")
+    return problems

@@ -1,0 +1,161 @@
+"""Algorithm 1 of Goodfellow et al. 2014: k D-steps, then m G-steps, repeated `steps` times.
+
+Pure PyTorch: no Ray, no Optuna. Orchestration calls ``train(config)``; a notebook or a
+test can too. ``on_eval`` lets a caller watch each evaluation and stop early (pruning).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import torch
+from torch import Tensor, nn
+
+from ganbench.config import TrialConfig
+from ganbench.datasets import Dataset
+from ganbench.evaluate import evaluate
+from ganbench.losses import PENALTIES, GANLoss, gradient_penalty, make_loss
+from ganbench.metrics import metric
+from ganbench.metrics.convergence import grad_norm, steps_to_threshold
+from ganbench.metrics.throughput import peak_memory_mb
+from ganbench.registry import DATASETS, MODELS
+
+#: an evaluation callback: (step, metrics) -> True to stop the trial (it is then "pruned")
+EvalCallback = Callable[[int, dict[str, float]], Optional[bool]]
+
+
+@dataclass
+class TrainResult:
+    status: str  # "complete" | "diverged" | "pruned"
+    metrics: dict[str, float]  # the last evaluation's metrics plus throughput
+    curves: list[tuple[int, str, float]] = field(default_factory=list)  # (step, metric, value)
+    steps_done: int = 0
+    message: str = ""
+
+
+@dataclass
+class GAN:
+    """Everything one trial trains, built from its config."""
+
+    G: nn.Module
+    D: nn.Module
+    loss: GANLoss
+    data: Dataset
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    device: torch.device
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def build(cfg: TrialConfig) -> GAN:
+    torch.manual_seed(cfg.seed)  # weight initialisation
+    device = resolve_device(cfg.device)
+    data = DATASETS.get(cfg.dataset)()
+    G, D = MODELS.get(cfg.model)(
+        data.shape, cfg.z_dim, hidden=cfg.hidden, depth=cfg.depth, d_maxout=cfg.d_maxout, d_dropout=cfg.d_dropout
+    )
+    G, D = G.to(device), D.to(device)
+    if cfg.optimizer == "adam":
+        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas_d or cfg.betas)
+    else:
+        opt_g = torch.optim.SGD(G.parameters(), lr=cfg.lr_g)
+        opt_d = torch.optim.SGD(D.parameters(), lr=cfg.lr_d)
+    loss = make_loss(cfg.loss, clip=cfg.clip, gp_weight=cfg.gp_weight)
+    return GAN(G, D, loss, data, opt_g, opt_d, device)
+
+
+def d_step(gan: GAN, cfg: TrialConfig, real: Tensor, z: Tensor) -> Tensor:
+    """One discriminator update: ascend V(D,G) (descend the loss) plus any penalties."""
+    with torch.no_grad():
+        fake = gan.G(z)
+    loss = gan.loss.d_loss(gan.D(real), gan.D(fake))
+    if gan.loss.gp_weight:
+        loss = loss + gan.loss.gp_weight * gradient_penalty(gan.D, real, fake)
+    for name, weight in (("r1", cfg.r1), ("r2", cfg.r2)):
+        if weight:
+            loss = loss + weight * PENALTIES[name](gan.D, real, fake)
+    gan.opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    gan.opt_d.step()
+    if gan.loss.clip is not None:
+        with torch.no_grad():
+            for p in gan.D.parameters():
+                p.clamp_(-gan.loss.clip, gan.loss.clip)
+    return loss.detach()
+
+
+def g_step(gan: GAN, z: Tensor) -> Tensor:
+    """One generator update against the current D."""
+    loss = gan.loss.g_loss(gan.D(gan.G(z)))
+    gan.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    gan.opt_g.step()
+    return loss.detach()
+
+
+def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
+    """Run Algorithm 1 for ``cfg.steps`` iterations, evaluating every ``cfg.eval_every``."""
+    start = time.perf_counter()
+    gan = build(cfg)
+    # Separate streams: training draws never depend on how often we evaluate.
+    train_rng = torch.Generator().manual_seed(cfg.seed)
+    eval_rng = torch.Generator().manual_seed(cfg.seed + 2**31)
+    k, m, batch = cfg.d_steps_per_g_step, cfg.g_steps_per_d_step, cfg.batch_size
+    curves: list[tuple[int, str, float]] = []
+    metrics: dict[str, float] = {}
+    finite = torch.ones((), dtype=torch.bool, device=gan.device)
+    status, message, eval_time, step = "complete", "", 0.0, 0
+    gan.G.train(), gan.D.train()
+
+    for step in range(1, cfg.steps + 1):
+        for _ in range(k):
+            real = gan.data.sample(batch, train_rng).to(gan.device)
+            z = torch.randn(batch, cfg.z_dim, generator=train_rng).to(gan.device)
+            d_loss = d_step(gan, cfg, real, z)
+        evaluating = step % cfg.eval_every == 0 or step == cfg.steps
+        grad_d = grad_norm(gan.D.parameters()) if evaluating else None
+        for _ in range(m):
+            z = torch.randn(batch, cfg.z_dim, generator=train_rng).to(gan.device)
+            g_loss = g_step(gan, z)
+        # Accumulate on device; read only at evaluation (no host sync per step).
+        finite &= torch.isfinite(d_loss) & torch.isfinite(g_loss)
+        if not evaluating:
+            continue
+
+        t0 = time.perf_counter()
+        if not bool(finite):
+            status, message = "diverged", f"loss became NaN/inf before step {step}"
+            break
+        metrics = evaluate(gan, cfg, eval_rng)
+        metrics["grad_norm_d"] = float(grad_d)
+        metrics["grad_norm_g"] = float(grad_norm(gan.G.parameters()))
+        curves += [(step, name, value) for name, value in metrics.items()]
+        gan.G.train(), gan.D.train()
+        eval_time += time.perf_counter() - t0
+        if on_eval is not None and on_eval(step, metrics):
+            status, message = "pruned", f"stopped at step {step} by the evaluation callback"
+            break
+
+    wall = time.perf_counter() - start
+    train_time = max(wall - eval_time, 1e-9)
+    steps_done = step
+    metrics = dict(metrics)
+    if cfg.target is not None:
+        curve = [(s, v) for s, name, v in curves if name == cfg.target.metric]
+        metrics["steps_to_threshold"] = steps_to_threshold(curve, cfg.target.value, metric(cfg.target.metric))
+    metrics.update(
+        steps_per_s=steps_done / train_time,
+        samples_per_s=steps_done * batch * (k + m) / train_time,
+        peak_mem_mb=peak_memory_mb(gan.device),
+        wall_s=wall,
+        eval_frac=eval_time / wall,
+    )
+    return TrainResult(status, metrics, curves, steps_done, message)
+
