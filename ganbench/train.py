@@ -131,7 +131,7 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
 
         t0 = time.perf_counter()
         if not bool(finite):
-            status, message = "diverged", f"loss became NaN/inf before step {step}"
+            status, message = "diverged", f"loss became NaN/inf by step {step}"
             break
         metrics = evaluate(gan, cfg, eval_rng)
         metrics["grad_norm_d"] = float(grad_d)

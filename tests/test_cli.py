@@ -1,0 +1,128 @@
+"""The real CLI end to end: a tiny suite through `bench.py run` on an embedded Ray, then resume and refusal."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TINY = """\
+name: tiny
+seeds: [0]
+budget: {steps: 30, eval_every: 10}
+grid:
+  model: [mlp]
+  loss: [nonsaturating]
+  dataset: [ring8]
+  lr_d: [1.0e-3, 1.0e+30]     # the second one diverges
+  device: [cpu, cuda]         # cuda fails on a CPU-only worker: the trial is 'failed', the sweep goes on
+params: {batch_size: 32, hidden: 16, optimizer: sgd, lr_g: 1.0e-3, eval_samples: 200}
+resources: {num_cpus: 1}
+target: {metric: high_quality_frac, value: 0.0}
+"""
+
+
+def bench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "bench.py"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_list_shows_every_family_with_descriptions():
+    out = bench("list").stdout
+    for name in ("minimax", "nonsaturating", "wgan-gp", "ring8", "grid25", "dirac", "mlp", "modes_covered"):
+        assert name in out
+    losses = bench("list", "losses").stdout
+    assert "Goodfellow 2014" in losses and "ring8" not in losses
+
+
+def test_validate_counts_the_planned_trials():
+    res = bench("validate", "suites/ring-losses.yaml")
+    assert res.returncode == 0
+    assert "6 cells x 3 seeds = 18 trials" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("name: x\nseeds: [0]\nbudget: {steps: 1, eval_every: 1}\ngrid: {model: [mlp], loss: [hing], dataset: [ring8]}\n",
+         ["grid.loss[0]", "did you mean 'hinge'", "nonsaturating"]),
+        ("name: x\nseeds: [0\n", ["not valid YAML"]),
+        ("name: x\nseeds: [0]\nbudget: {steps: 1, eval_every: 1}\n"
+         "grid: {model: [mlp], loss: [minimax], dataset: [ring8], d_steps_per_g_step: [0]}\n",
+         ["grid.d_steps_per_g_step[0]", "greater than or equal to 1"]),
+    ],
+)
+def test_bad_suite_exits_2_with_one_clear_message_and_creates_nothing(tmp_path, text, expected):
+    suite = tmp_path / "bad.yaml"
+    suite.write_text(text)
+    out = tmp_path / "out"
+    res = bench("run", str(suite), "--out", str(out))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert str(suite) in res.stderr
+    for fragment in expected:
+        assert fragment in res.stderr
+    assert not out.exists()
+
+
+def test_missing_suite_file_exits_2(tmp_path):
+    res = bench("run", str(tmp_path / "nope.yaml"))
+    assert res.returncode == 2 and "no such suite file" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.ray
+def test_run_writes_results_resumes_and_refuses_a_different_suite(tmp_path):
+    suite = tmp_path / "tiny.yaml"
+    suite.write_text(TINY)
+    out = tmp_path / "results"
+    res = bench("run", str(suite), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+
+    trials = pd.read_parquet(out / "trials.parquet")
+    assert len(trials) == 4 and trials["trial_id"].is_unique
+    by = {(r.lr_d, r.device): r for r in trials.itertuples()}
+    assert by[(1e-3, "cpu")].status == "complete"
+    assert by[(1e30, "cpu")].status == "diverged"
+    assert {by[(1e-3, "cuda")].status, by[(1e30, "cuda")].status} == {"failed"}
+    assert "cuda" in by[(1e-3, "cuda")].message.lower() or "CUDA" in by[(1e-3, "cuda")].message
+    ok = by[(1e-3, "cpu")]
+    assert ok.steps_done == 30 and ok.steps_to_threshold == 10 and ok.modes_covered <= 8
+    assert math.isclose(ok.samples_per_s, ok.steps_per_s * 32 * 2, rel_tol=1e-9)
+
+    curves = pd.read_parquet(out / "curves.parquet")
+    steps = sorted(curves[(curves.trial_id == ok.trial_id) & (curves.metric == "modes_covered")].step)
+    assert steps == [10, 20, 30]
+
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert len(board) == 4 and set(board["n_planned"]) == {1}
+    assert board["n_diverged"].sum() == 1 and board["n_failed"].sum() == 2
+    md = (out / "leaderboard.md").read_text()
+    assert md.count("| mlp ") == 4 and "-log 4" in md
+    assert (out / "suite.yaml").exists() and (out / "run.json").exists()
+    assert not list(out.glob(".*.tmp"))
+
+    # Resume: finished trials (complete, diverged) are not rerun; failed ones are retried.
+    again = bench("run", str(suite), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "2 already finished" in again.stderr
+    after = pd.read_parquet(out / "trials.parquet").set_index("trial_id")
+    before = trials.set_index("trial_id")
+    for tid in before.index[before.status.isin(["complete", "diverged"])]:
+        assert after.loc[tid, "started_at"] == before.loc[tid, "started_at"]
+    assert len(after) == 4
+
+    # A different suite into the same folder is refused before anything is touched.
+    snapshot = (out / "trials.parquet").read_bytes()
+    res = bench("run", str(suite), "--out", str(out), "--set", "budget.steps=40")
+    assert res.returncode == 2 and "different suite" in res.stderr
+    assert (out / "trials.parquet").read_bytes() == snapshot
+
+    # report rebuilds the same leaderboard table from the stored trials alone.
+    csv_before = (out / "leaderboard.csv").read_text()
+    assert bench("report", str(out)).returncode == 0
+    assert (out / "leaderboard.csv").read_text() == csv_before
