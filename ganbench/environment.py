@@ -47,10 +47,11 @@ def driver_environment() -> dict[str, str]:
 
 def worker_environment(device: torch.device) -> dict[str, str]:
     """Where one trial ran."""
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    on_gpu = device.type == "cuda" and torch.cuda.is_available()
+    name = torch.cuda.get_device_name(device) if on_gpu else platform.processor() or platform.machine()
     return {
         "hostname": socket.gethostname(),
-        "device": str(device),
+        "run_device": str(device),
         "device_name": name,
         "cpu_count": str(os.cpu_count()),
         "torch_threads": str(torch.get_num_threads()),

@@ -52,6 +52,10 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._items)
 
+    def in_order(self) -> list[str]:
+        """Names in registration order (e.g. metrics grouped as they are defined)."""
+        return list(self._items)
+
     def __contains__(self, name: Any) -> bool:
         return name in self._items
 

@@ -25,8 +25,9 @@ MARKDOWN_METRICS = (
 def metric_columns(trials: pd.DataFrame, suite: Suite) -> list[Metric]:
     """Metrics present with at least one finite value, the suite's primary metrics first."""
     primary = {DATASETS.get(d)().primary_metric for d in _datasets(suite)}
-    present = [METRICS.get(n) for n in METRICS.names() if n in trials and pd.to_numeric(trials[n], errors="coerce").notna().any()]
-    present.sort(key=lambda m: (m.name not in primary, KIND_ORDER.index(m.kind), METRICS.names().index(m.name)))
+    order = METRICS.in_order()
+    present = [METRICS.get(n) for n in order if n in trials and pd.to_numeric(trials[n], errors="coerce").notna().any()]
+    present.sort(key=lambda m: (m.name not in primary, KIND_ORDER.index(m.kind), order.index(m.name)))
     return present
 
 
@@ -75,8 +76,7 @@ def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_in
     lines = [
         f"# Leaderboard: {suite.name}",
         "",
-        suite.description or "",
-        "",
+        *([suite.description, ""] if suite.description else []),
         f"- suite hash `{(run_info or {}).get('suite_hash', suite.suite_hash())}`; {len(suite.cells())} cells x "
         f"{len(suite.seeds)} seeds; budget {suite.budget.steps} steps, evaluation every {suite.budget.eval_every}",
         f"- statistics: mean ± half-width of the 95% Student-t interval over the seeds of complete trials; "

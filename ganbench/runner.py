@@ -36,6 +36,15 @@ def start_ray(address: str | None) -> None:
         ray.init(include_dashboard=False, log_to_driver=True, configure_logging=True, logging_level="WARNING")
 
 
+def _failure_message(err: BaseException) -> str:
+    """The root cause of a Ray failure (a task error wraps the worker's exception)."""
+    cause = getattr(err, "cause", None)
+    if isinstance(cause, BaseException):
+        return f"{type(cause).__name__}: {cause}"
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
+
+
 def capacity(opts: RayOptions) -> int:
     """How many trials the cluster can run at once given each trial's request."""
     res = ray.cluster_resources()
@@ -76,7 +85,6 @@ def run_trials(
             try:
                 out = ray.get(ref)
             except (ray.exceptions.RayError, OSError) as err:
-                row = {**identity(cfg, axes), "status": "failed", "steps_done": 0,
-                       "message": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
+                row = {**identity(cfg, axes), "status": "failed", "steps_done": 0, "message": _failure_message(err)}
                 out = {"row": row, "curves": []}
             on_result(out)
