@@ -40,6 +40,7 @@ class Registry(Generic[T]):
         self._descriptions[name] = doc.splitlines()[0] if doc else ""
 
     def get(self, name: str) -> T:
+        load_all()
         try:
             return self._items[name]
         except KeyError:
@@ -50,19 +51,23 @@ class Registry(Generic[T]):
         return self._descriptions[name]
 
     def names(self) -> list[str]:
+        load_all()
         return sorted(self._items)
 
     def in_order(self) -> list[str]:
         """Names in registration order (e.g. metrics grouped as they are defined)."""
+        load_all()
         return list(self._items)
 
     def __contains__(self, name: Any) -> bool:
+        load_all()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        load_all()
         return len(self._items)
 
 
@@ -74,6 +79,13 @@ METRICS: Registry = Registry("metric")
 REGISTRIES = {"models": MODELS, "losses": LOSSES, "datasets": DATASETS, "metrics": METRICS}
 
 
+_loading = False
+
+
 def load_all() -> None:
-    """Import the modules that fill the registries (idempotent)."""
+    """Import the modules that fill the registries (idempotent; lookups call it first)."""
+    global _loading
+    if _loading:
+        return
+    _loading = True
     from ganbench import datasets, losses, metrics, models  # noqa: F401

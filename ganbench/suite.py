@@ -117,7 +117,8 @@ def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
         suite = Suite(**raw)
     except ValidationError as err:
         raise SuiteError(_format(source, [_describe(e, Suite) for e in err.errors()])) from None
-    problems = _check_keys(suite) or _check_trials(suite)
+    problems = _check_keys(suite)
+    problems += _check_trials(suite, known_params_only=bool(problems))
     if problems:
         raise SuiteError(_format(source, problems))
     return suite
@@ -183,12 +184,19 @@ def _check_keys(suite: Suite) -> list[str]:
     return problems
 
 
-def _check_trials(suite: Suite) -> list[str]:
-    """Validate every cell's config, pointing each error at the grid entry or param it came from."""
+def _check_trials(suite: Suite, known_params_only: bool = False) -> list[str]:
+    """Validate every cell's config, pointing each error at the grid entry or param it came from.
+
+    With ``known_params_only`` (key errors already found) the bad keys are left out so the
+    remaining values are still checked and every problem is reported at once.
+    """
     problems: list[str] = []
+    params = suite.params
+    if known_params_only:
+        params = {k: v for k, v in params.items() if k in TUNABLE_KEYS and k not in suite.grid}
     for cell in suite.cells():
         try:
-            TrialConfig(**suite.params, **suite.budget.model_dump(), **cell, seed=suite.seeds[0])
+            TrialConfig(**params, **suite.budget.model_dump(), **cell, seed=suite.seeds[0])
         except ValidationError as err:
             for e in err.errors():
                 key = e["loc"][0]
@@ -199,7 +207,7 @@ def _check_trials(suite: Suite) -> list[str]:
                 else:
                     where = f"params.{key}"
                 problems.append(_describe({**e, "loc": e["loc"][1:]}, TrialConfig, prefix=where))
-    if not problems:
+    if not problems and not known_params_only:
         problems = _check_model_fits_data(suite)
     return problems
 

@@ -104,9 +104,10 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
     """Run Algorithm 1 for ``cfg.steps`` iterations, evaluating every ``cfg.eval_every``."""
     start = time.perf_counter()
     gan = build(cfg)
-    # Separate streams: training draws never depend on how often we evaluate.
+    # Separate streams: training draws never depend on how often we evaluate, and every
+    # evaluation reuses the same z and real batch, so a curve shows only G and D changing.
     train_rng = torch.Generator().manual_seed(cfg.seed)
-    eval_rng = torch.Generator().manual_seed(cfg.seed + 2**31)
+    eval_rng = torch.Generator()
     k, m, batch = cfg.d_steps_per_g_step, cfg.g_steps_per_d_step, cfg.batch_size
     curves: list[tuple[int, str, float]] = []
     metrics: dict[str, float] = {}
@@ -133,7 +134,7 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
         if not bool(finite):
             status, message = "diverged", f"loss became NaN/inf by step {step}"
             break
-        metrics = evaluate(gan, cfg, eval_rng)
+        metrics = evaluate(gan, cfg, eval_rng.manual_seed(cfg.seed + 2**31))
         metrics["grad_norm_d"] = float(grad_d)
         metrics["grad_norm_g"] = float(grad_norm(gan.G.parameters()))
         curves += [(step, name, value) for name, value in metrics.items()]
