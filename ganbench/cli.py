@@ -28,6 +28,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="results folder (default results/<suite name>)")
     run.add_argument("--address", help="join a Ray cluster ('auto' or HOST:PORT) instead of starting a local one")
     run.add_argument("--max-concurrent", type=int, metavar="N", help="at most N trials at once")
+    run.add_argument("--storage", metavar="URL",
+                     help="Optuna storage for searched suites: an RDB URL (postgresql://, mysql://, sqlite:///) "
+                          "for clusters; default: a journal file optuna.journal in the results folder")
     run.add_argument("--fresh", action="store_true", help="move an earlier run in the folder aside and start over")
     val = sub.add_parser("validate", help="check a suite and print the trials it plans, running nothing")
     _add_suite_args(val)
@@ -71,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             from ganbench.sweep import run_suite
 
             board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
-                              max_concurrent=args.max_concurrent, fresh=args.fresh, console=err)
+                              max_concurrent=args.max_concurrent, fresh=args.fresh, storage=args.storage,
+                              console=err)
             out.print(f"tables in {board.parent}: leaderboard.md, leaderboard.csv, trials.parquet, curves.parquet")
             print(board.read_text())
     except SuiteError as e:

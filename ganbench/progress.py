@@ -1,7 +1,9 @@
-"""The live view of a sweep: trials done/running/failed and the best so far (rich)."""
+"""The live view of a sweep (rich): one line per cell with its trials done/pruned/failed and
+best value, and an overall bar with the ETA and the best so far."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -10,20 +12,25 @@ from ganbench.metrics import metric
 
 
 class SweepProgress:
-    """Counts trial outcomes and tracks the best value of the primary metric."""
+    """Counts outcomes per cell and overall, and tracks the best value of the primary metric."""
 
-    def __init__(self, total: int, already_done: int, primary: str, console: Console | None = None):
+    def __init__(self, plan, primary: str, console: Console | None = None):
         self.console = console or Console(stderr=True)
         self.primary = metric(primary)
-        self.counts = {"complete": 0, "diverged": 0, "pruned": 0, "failed": 0}
+        self.counts: Counter = Counter()
+        self.cell_counts: dict[str, Counter] = {}
+        self.cell_best: dict[str, float] = {}
         self.running = 0
         self.best: tuple[float, str] | None = None
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
             console=self.console, transient=False,
         )
-        self.task = self.progress.add_task("trials", total=total, completed=already_done, status="")
+        self.overall = self.progress.add_task("[bold]all trials", total=plan.total, completed=plan.already_done,
+                                              status="")
+        self.cells: dict[str, int] = {}
+        self.per_cell = plan.per_cell
 
     def __enter__(self) -> "SweepProgress":
         self.progress.__enter__()
@@ -32,31 +39,47 @@ class SweepProgress:
     def __exit__(self, *exc) -> None:
         self.progress.__exit__(*exc)
 
-    def started(self, n: int = 1) -> None:
-        self.running += n
-        self._refresh()
+    def started(self, job) -> None:
+        self.running += 1
+        if job.label not in self.cells:
+            self.cells[job.label] = self.progress.add_task(job.label, total=self.per_cell, status="")
+            self.cell_counts[job.label] = Counter()
+        self._refresh(job.label)
 
-    def finished(self, row: dict) -> None:
+    def finished(self, job, row: dict) -> None:
         self.running -= 1
         status = row["status"]
-        self.counts[status] = self.counts.get(status, 0) + 1
+        self.counts[status] += 1
+        self.cell_counts[job.label][status] += 1
         value = row.get(self.primary.name, math.nan)
-        label = f"{row['cell']} seed={row['seed']}"
+        label = f"{row['cell']} seed={row['seed']}" + (f" #{row['search_trial']}" if "search_trial" in row else "")
         if status == "complete" and isinstance(value, float) and math.isfinite(value):
             if self.best is None or self.primary.better(value, self.best[0]):
                 self.best = (value, label)
+            if job.label not in self.cell_best or self.primary.better(value, self.cell_best[job.label]):
+                self.cell_best[job.label] = value
         shown = f"{self.primary.name}={value:.4g}" if isinstance(value, float) else ""
         style = {"complete": "green", "diverged": "yellow", "pruned": "cyan"}.get(status, "red")
         note = f" ({row['message'].splitlines()[0]})" if status != "complete" and row.get("message") else ""
-        self.console.print(f"[{style}]{status:>8}[/] {label} {shown} {row.get('wall_s', 0):.1f}s{note}")
-        self.progress.advance(self.task)
-        self._refresh()
+        phase = f"[dim]{row['phase']}[/] " if row.get("phase") not in (None, "grid") else ""
+        self.console.print(f"[{style}]{status:>8}[/] {phase}{label} {shown} {row.get('wall_s', 0):.1f}s{note}")
+        self.progress.advance(self.overall)
+        self.progress.advance(self.cells[job.label])
+        self._refresh(job.label)
 
-    def _refresh(self) -> None:
-        c = self.counts
-        text = f"running {self.running} | done {c['complete']} diverged {c['diverged']} failed {c['failed']}"
-        if c["pruned"]:
-            text += f" pruned {c['pruned']}"
-        if self.best:
-            text += f" | best {self.primary.name} {self.best[0]:.4g} ({self.best[1]})"
-        self.progress.update(self.task, status=text)
+    def _refresh(self, label: str) -> None:
+        self.progress.update(self.overall, status=self._status(self.counts, self.best and self.best[0]) +
+                             (f" ({self.best[1]})" if self.best else ""))
+        c = self.cell_counts[label]
+        self.progress.update(self.cells[label], status=self._status(c, self.cell_best.get(label)))
+
+    def _status(self, c: Counter, best: float | None) -> str:
+        text = f"done {c['complete']}"
+        for name in ("pruned", "diverged", "failed"):
+            if c[name]:
+                text += f" {name} {c[name]}"
+        if c is self.counts:
+            text = f"running {self.running} | " + text
+        if best is not None:
+            text += f" | best {self.primary.name} {best:.4g}"
+        return text

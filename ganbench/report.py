@@ -1,12 +1,14 @@
 """Leaderboards from a results folder alone: one row per cell, mean and 95% interval over seeds."""
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from ganbench.budget import write_budget_views
 from ganbench.losses import LOG4
 from ganbench.metrics import Metric
 from ganbench.registry import DATASETS, METRICS
@@ -31,25 +33,61 @@ def metric_columns(trials: pd.DataFrame, suite: Suite) -> list[Metric]:
     return present
 
 
+SEARCH_COLUMNS = ["search_trials", "search_pruned", "search_failed", "objective_best", "objective_median",
+                  "objective_worst", "best_params"]
+
+
 def leaderboard(trials: pd.DataFrame, suite: Suite) -> tuple[pd.DataFrame, list[Metric]]:
-    """One row per cell in grid order: axes, counts, then <metric>_mean / _ci95 / _n."""
+    """One row per cell in grid order: axes, counts, then <metric>_mean / _ci95 / _n.
+
+    For a searched suite the means are over the confirmation runs of each cell's best
+    parameters (one per suite seed), and the search itself adds the SEARCH_COLUMNS.
+    """
     axes = suite.axes()
-    metrics = metric_columns(trials, suite)
+    is_search = trials["phase"] == "search" if "phase" in trials else pd.Series(False, index=trials.index)
+    seeded, searched = trials[~is_search], trials[is_search]
+    metrics = metric_columns(seeded, suite)
     rows = []
     for cell in suite.cells():
-        mask = pd.Series(True, index=trials.index)
-        for axis, value in cell.items():
-            mask &= trials[axis] == value
-        group = trials[mask]
+        group = seeded[_in_cell(seeded, cell)]
         done = group[group["status"] == "complete"]
         row = {**cell, "n_seeds": len(done), "n_diverged": int((group["status"] == "diverged").sum()),
                "n_failed": int((group["status"] == "failed").sum()), "n_planned": len(suite.seeds)}
         for m in metrics:
             mean, hw, n = mean_ci95(done[m.name]) if len(done) else (math.nan, math.nan, 0)
             row.update({f"{m.name}_mean": mean, f"{m.name}_ci95": hw, f"{m.name}_n": n})
+        if suite.search is not None:
+            row.update(search_summary(searched[_in_cell(searched, cell)], suite))
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(axes) + ["n_seeds", "n_diverged", "n_failed", "n_planned"]
+    extra = SEARCH_COLUMNS if suite.search is not None else []
+    return pd.DataFrame(rows, columns=list(axes) + ["n_seeds", "n_diverged", "n_failed", "n_planned"] + extra
                         + [f"{m.name}_{s}" for m in metrics for s in ("mean", "ci95", "n")]), metrics
+
+
+def _in_cell(trials: pd.DataFrame, cell: dict) -> pd.Series:
+    mask = pd.Series(True, index=trials.index)
+    for axis, value in cell.items():
+        mask &= trials[axis] == value
+    return mask
+
+
+def search_summary(group: pd.DataFrame, suite: Suite) -> dict:
+    """Best, median and worst objective over a cell's complete search trials (Lucic et al. report all three)."""
+    assert suite.search is not None
+    status = group["status"] if len(group) else pd.Series(dtype=str)
+    done = group[status == "complete"]
+    values = pd.to_numeric(done.get("objective", pd.Series(dtype=float)), errors="coerce").dropna()
+    maximize = suite.search.objective.resolved_direction() == "maximize"
+    out = {"search_trials": len(group), "search_pruned": int((status == "pruned").sum()),
+           "search_failed": int(status.isin(["diverged", "failed"]).sum()),
+           "objective_best": math.nan, "objective_median": math.nan, "objective_worst": math.nan, "best_params": ""}
+    if len(values):
+        best_idx = values.idxmax() if maximize else values.idxmin()
+        out.update(objective_best=float(values[best_idx]), objective_median=float(values.median()),
+                   objective_worst=float(values.min() if maximize else values.max()),
+                   best_params=json.dumps({k: _as_searched(suite, k, done.loc[best_idx, f"search.{k}"])
+                                           for k in suite.search.space if f"search.{k}" in done}))
+    return out
 
 
 def _fmt(mean: float, hw: float) -> str:
@@ -71,6 +109,9 @@ def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_in
         table[m.name + arrow] = [
             f"**{_fmt(a, b)}**" if best is not None and a == best else _fmt(a, b) for a, b in zip(means, hws)
         ]
+    if suite.search is not None:
+        for col in SEARCH_COLUMNS:
+            table[col] = [f"{v:.4g}" if isinstance(v, float) else v for v in board[col]]
     env = (run_info or {}).get("environment", {})
     protocols = sorted({getattr(DATASETS.get(d)(), "protocol", "") or d for d in _datasets(suite)})
     lines = [
@@ -84,6 +125,7 @@ def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_in
         f"- V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
         f"(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better, best in bold",
         f"- data: {'; '.join(protocols)}",
+        *([_search_line(suite)] if suite.search is not None else []),
         f"- environment: ganbench {env.get('ganbench_version', '?')} (commit {env.get('git_commit', '?')[:12] or '?'}), "
         f"torch {env.get('torch', '?')}, ray {env.get('ray', '?')}, python {env.get('python', '?')}; "
         f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
@@ -92,6 +134,23 @@ def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_in
         "",
     ]
     return "\n".join(lines)
+
+
+def _as_searched(suite: Suite, key: str, value):
+    """A stored value back in its search-space type (parquet turns an int column with gaps into floats)."""
+    kind = suite.search.space[key].type if suite.search else "float"
+    if kind == "int":
+        return int(value)
+    return value.item() if hasattr(value, "item") else value
+
+
+def _search_line(suite: Suite) -> str:
+    s = suite.search
+    assert s is not None
+    return (f"- search: an Optuna study per cell, {s.n_trials} trials each ({s.sampler} sampler, {s.pruner} pruner, "
+            f"training seed {s.seed}), objective {s.objective.metric} ({s.objective.resolved_direction()}); "
+            f"objective_best/median/worst are over each cell's complete search trials; the metric columns are "
+            f"the best parameters re-run on seeds {s and suite.seeds}")
 
 
 def _datasets(suite: Suite) -> list[str]:
@@ -108,4 +167,5 @@ def write_report(folder: Path) -> Path:
     board, metrics = leaderboard(trials, suite)
     atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
     atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, read_run_info(folder)))
+    write_budget_views(folder, trials, suite)
     return folder / "leaderboard.md"

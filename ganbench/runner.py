@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
-from typing import Callable
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
 import ray
 
@@ -12,9 +13,35 @@ from ganbench.config import TrialConfig
 from ganbench.trial import identity, run_trial
 
 
+@dataclass(frozen=True)
+class PruneHook:
+    """Where a worker reports intermediate objective values: a study-server actor, the cell, the trial."""
+
+    server: Any  # ray.actor.ActorHandle of StudyServer
+    label: str
+    number: int
+    metric: str
+
+    def __call__(self, step: int, metrics: dict[str, float]) -> bool:
+        return ray.get(self.server.report.remote(self.label, self.number, step, metrics.get(self.metric, math.nan)))
+
+
+@dataclass
+class Job:
+    """One trial to run: its config, its id, extra columns for its row, and an optional pruning hook."""
+
+    cfg: TrialConfig
+    trial_id: str
+    label: str  # the cell it belongs to
+    columns: dict[str, Any] = field(default_factory=dict)
+    hook: Optional[PruneHook] = None
+
+
 @ray.remote
-def _trial_task(cfg_json: str, axes: list[str], num_threads: int) -> dict:
-    return run_trial(TrialConfig.model_validate_json(cfg_json), axes, num_threads)
+def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str, hook: Optional[PruneHook],
+                dispatched_at: float) -> dict:
+    cfg = TrialConfig.model_validate_json(cfg_json)
+    return run_trial(cfg, axes, num_threads, on_eval=hook, trial_id=trial_id, dispatched_at=dispatched_at)
 
 
 @dataclass(frozen=True)
@@ -23,6 +50,7 @@ class RayOptions:
     num_cpus: float = 1.0  # per trial
     num_gpus: float = 0.0  # per trial (fractions share a GPU)
     max_concurrent: int | None = None
+    max_retries: int = 2  # reruns of a trial whose worker or node died
 
 
 def start_ray(address: str | None) -> None:
@@ -34,15 +62,6 @@ def start_ray(address: str | None) -> None:
         ray.init(address=address, log_to_driver=True)
     else:
         ray.init(include_dashboard=False, log_to_driver=True, configure_logging=True, logging_level="WARNING")
-
-
-def _failure_message(err: BaseException) -> str:
-    """The root cause of a Ray failure (a task error wraps the worker's exception)."""
-    cause = getattr(err, "cause", None)
-    if isinstance(cause, BaseException):
-        return f"{type(cause).__name__}: {cause}"
-    lines = [line for line in str(err).splitlines() if line.strip()]
-    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
 
 
 def capacity(opts: RayOptions) -> int:
@@ -57,34 +76,51 @@ def capacity(opts: RayOptions) -> int:
     return min(limit, opts.max_concurrent) if opts.max_concurrent else limit
 
 
-def run_trials(
-    configs: list[TrialConfig],
+def _failure_message(err: BaseException) -> str:
+    """The root cause of a Ray failure (a task error wraps the worker's exception)."""
+    cause = getattr(err, "cause", None)
+    if isinstance(cause, BaseException):
+        return f"{type(cause).__name__}: {cause}"
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    return f"{type(err).__name__}: {lines[-1] if lines else ''}"
+
+
+def run_jobs(
+    next_job: Callable[[], Optional[Job]],
     axes: list[str],
     opts: RayOptions,
-    on_start: Callable[[int], None],
-    on_result: Callable[[dict], None],
+    on_start: Callable[[Job], None],
+    on_result: Callable[[Job, dict], None],
 ) -> None:
-    """Run ``configs`` as Ray tasks, at most ``capacity`` at a time, calling on_result as each ends.
+    """Keep the cluster full: take jobs from ``next_job`` while there is room, hand each result to ``on_result``.
 
-    A worker that dies is retried by Ray (``max_retries``); one that still fails becomes a
-    'failed' row so the sweep goes on.
+    ``next_job`` returns None when nothing can start now; a result may make new jobs
+    available (a search asks for its next trial), so the loop ends only when nothing is in
+    flight and ``next_job`` has nothing. A worker or node that dies is retried by Ray
+    (``max_retries``); one that still fails becomes a 'failed' row so the sweep goes on.
     """
-    task = _trial_task.options(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, max_retries=2)
+    task = _trial_task.options(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, max_retries=opts.max_retries)
     threads = max(1, int(opts.num_cpus))
-    pending = list(reversed(configs))
-    in_flight: dict[ray.ObjectRef, TrialConfig] = {}
+    in_flight: dict[ray.ObjectRef, Job] = {}
     limit = capacity(opts)
-    while pending or in_flight:
-        while pending and len(in_flight) < limit:
-            cfg = pending.pop()
-            in_flight[task.remote(cfg.model_dump_json(), axes, threads)] = cfg
-            on_start(1)
+    while True:
+        while len(in_flight) < limit:
+            job = next_job()
+            if job is None:
+                break
+            ref = task.remote(job.cfg.model_dump_json(), axes, threads, job.trial_id, job.hook, time.time())
+            in_flight[ref] = job
+            on_start(job)
+        if not in_flight:
+            return
         done, _ = ray.wait(list(in_flight), num_returns=1)
         for ref in done:
-            cfg = in_flight.pop(ref)
+            job = in_flight.pop(ref)
             try:
                 out = ray.get(ref)
             except (ray.exceptions.RayError, OSError) as err:
-                row = {**identity(cfg, axes), "status": "failed", "steps_done": 0, "message": _failure_message(err)}
+                row = {**identity(job.cfg, axes, job.trial_id), "status": "failed", "steps_done": 0,
+                       "message": _failure_message(err)}
                 out = {"row": row, "curves": []}
-            on_result(out)
+            out["row"].update(job.columns)
+            on_result(job, out)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ganbench.config import TUNABLE_KEYS, Target, TrialConfig
 from ganbench.registry import DATASETS, MODELS, UnknownNameError
+from ganbench.search.schema import Search, to_trial_params
 
 GRID_AXES = ("model", "loss", "d_steps_per_g_step", "dataset")
 
@@ -49,6 +50,8 @@ class Suite(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     resources: Resources = Field(default_factory=Resources)
     target: Optional[Target] = None
+    search: Optional[Search] = Field(None, description="an Optuna study per cell instead of fixed params")
+    max_retries: int = Field(2, ge=0, description="times Ray reruns a trial whose worker or node died")
 
     @field_validator("seeds")
     @classmethod
@@ -67,8 +70,17 @@ class Suite(BaseModel):
 
     def trial_configs(self) -> list[TrialConfig]:
         """Every (cell, seed) pair as a validated config, in grid order then seed order."""
-        base = {**self.params, **self.budget.model_dump(), "target": self.target}
-        return [TrialConfig(**base, **cell, seed=seed) for cell in self.cells() for seed in self.seeds]
+        return [self.config(cell, seed) for cell in self.cells() for seed in self.seeds]
+
+    def cell_label(self, cell: dict[str, Any]) -> str:
+        return " ".join(f"{axis}={cell[axis]}" for axis in self.axes())
+
+    def config(self, cell: dict[str, Any], seed: int, sampled: dict[str, Any] | None = None) -> TrialConfig:
+        """The trial of ``cell`` at ``seed``, with searched values (``sampled``) on top of ``params``."""
+        params = dict(self.params)
+        if sampled:
+            params.update(to_trial_params(sampled, tuple(params.get("betas", TrialConfig.model_fields["betas"].default))))
+        return TrialConfig(**{**params, **self.budget.model_dump(), "target": self.target, **cell}, seed=seed)
 
     def suite_hash(self) -> str:
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -117,8 +129,10 @@ def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
         suite = Suite(**raw)
     except ValidationError as err:
         raise SuiteError(_format(source, [_describe(e, Suite) for e in err.errors()])) from None
-    problems = _check_keys(suite)
+    problems = _check_keys(suite) + _check_search_keys(suite)
     problems += _check_trials(suite, known_params_only=bool(problems))
+    if not problems:
+        problems = _check_search_values(suite)
     if problems:
         raise SuiteError(_format(source, problems))
     return suite
@@ -181,6 +195,33 @@ def _check_keys(suite: Suite) -> list[str]:
     for axis in ("model", "loss", "dataset"):
         if axis not in suite.grid and axis not in suite.params:
             problems.append(f"grid.{axis}: required key is missing (set it in grid or params)")
+    return problems
+
+
+def _check_search_keys(suite: Suite) -> list[str]:
+    if suite.search is None:
+        return []
+    problems = []
+    for key in suite.search.space:
+        for where in ("grid", "params"):
+            if key in getattr(suite, where):
+                problems.append(f"search.space.{key}: also set in {where}.{key}; a key is searched or fixed, not both")
+    return problems
+
+
+def _check_search_values(suite: Suite) -> list[str]:
+    """Every end of every searched range must make a valid trial (e.g. lr > 0, k >= 1)."""
+    if suite.search is None:
+        return []
+    problems = []
+    cell = suite.cells()[0]
+    for key, param in suite.search.space.items():
+        for value in param.extremes():
+            try:
+                suite.config(cell, suite.search.seed, {key: value})
+            except ValidationError as err:
+                for e in err.errors():
+                    problems.append(f"search.space.{key}: value {value!r} is invalid: {e['msg'].removeprefix('Value error, ')}")
     return problems
 
 

@@ -34,37 +34,61 @@ def prepare_folder(suite: Suite, out: Path, fresh: bool) -> None:
 
 
 def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concurrent: int | None = None,
-              fresh: bool = False, console: Console | None = None) -> Path:
+              fresh: bool = False, storage: str | None = None, console: Console | None = None) -> Path:
     """Run every unfinished trial of ``suite`` into ``out``; return the leaderboard's path."""
-    from ganbench.runner import RayOptions, run_trials, start_ray  # Ray imports only when running
+    from ganbench.plan import GridPlan, SearchPlan  # Ray imports only when running
+    from ganbench.runner import RayOptions, run_jobs, start_ray
 
     console = console or Console(stderr=True)
     prepare_folder(suite, out, fresh)
-    configs = suite.trial_configs()
     store = ResultsStore(out)
-    finished = store.finished_ids()
-    todo = [c for c in configs if c.config_hash() not in finished]
     out.mkdir(parents=True, exist_ok=True)
     environment = driver_environment()
-    write_suite(out, suite.model_dump(mode="json"), {
+    run_info = {
         "suite": suite.name, "suite_hash": suite.suite_hash(), "environment": environment,
         "command": " ".join(sys.argv), "started_at": datetime.now(timezone.utc).isoformat(),
-        "trials_planned": len(configs),
-    })
-    console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells x {len(suite.seeds)} seeds = "
-                  f"{len(configs)} trials; {len(configs) - len(todo)} already finished in {out}")
-    t0 = time.perf_counter()
-    if todo:
-        start_ray(address)
-        primary = DATASETS.get(todo[0].dataset)().primary_metric
-        opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent)
-        with SweepProgress(len(configs), len(configs) - len(todo), primary, console) as progress:
-            def record(out_: dict) -> None:
-                store.add({**out_["row"], "suite": suite.name, "suite_hash": suite.suite_hash(), **environment},
-                          out_["curves"])
-                progress.finished(out_["row"])
+    }
+    start_ray(address)
+    if suite.search is None:
+        plan = GridPlan(suite, store.rows)
+    else:
+        from ganbench.search.optuna_setup import storage_url
 
-            run_trials(todo, suite.axes(), opts, on_start=progress.started, on_result=record)
+        run_info["optuna_storage"] = url = storage_url(out, storage)
+        plan = SearchPlan(suite, _study_actor(url, suite), store.rows)
+        if plan.retried:
+            console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and run again")
+    write_suite(out, suite.model_dump(mode="json"), {**run_info, "trials_planned": plan.total})
+    console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells, {plan.total} trials planned; "
+                  f"{plan.already_done} already finished in {out}")
+    t0 = time.perf_counter()
+    primary = suite.search.objective.metric if suite.search else \
+        DATASETS.get(suite.cells()[0].get("dataset", suite.params.get("dataset")))().primary_metric
+    opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
+    with SweepProgress(plan, primary, console) as progress:
+        def record(job, result: dict) -> None:
+            row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(), **environment}
+            plan.annotate(job, row)
+            store.add(row, result["curves"])
+            plan.finished(job, row)
+            progress.finished(job, row)
+
+        run_jobs(plan.next_job, suite.axes(), opts, on_start=progress.started, on_result=record)
     board = write_report(out)
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
+
+
+def _study_actor(url: str, suite: Suite):
+    """The study server as a Ray actor pinned to this (the driver's) node, where the journal file is."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from ganbench.search.server import StudyServer
+
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    actor = ray.remote(StudyServer).options(num_cpus=0, scheduling_strategy=here)
+    labels = [suite.cell_label(c) for c in suite.cells()]
+    assert suite.search is not None
+    return actor.remote(url, suite.name, labels, suite.search.model_dump(mode="json"),
+                        suite.budget.steps, suite.budget.eval_every)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 from datetime import datetime, timezone
@@ -16,11 +17,16 @@ from ganbench.train import EvalCallback, resolve_device, train
 STATUSES = ("complete", "diverged", "pruned", "failed")
 
 
-def identity(cfg: TrialConfig, axes: list[str]) -> dict[str, Any]:
+#: when set, every trial execution appends "trial_id<TAB>status" to this file (an audit of
+#: what actually ran, e.g. to check that a resumed sweep re-ran nothing it had finished)
+EXECUTION_LOG_ENV = "GANBENCH_EXECUTION_LOG"
+
+
+def identity(cfg: TrialConfig, axes: list[str], trial_id: str | None = None) -> dict[str, Any]:
     """The columns that say which trial a row is: id, cell label, grid axes, seed, full params."""
     cell = " ".join(f"{axis}={getattr(cfg, axis)}" for axis in axes)
     return {
-        "trial_id": cfg.config_hash(),
+        "trial_id": trial_id or cfg.config_hash(),
         "cell": cell,
         **{axis: getattr(cfg, axis) for axis in axes},
         "seed": cfg.seed,
@@ -29,16 +35,20 @@ def identity(cfg: TrialConfig, axes: list[str]) -> dict[str, Any]:
     }
 
 
-def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: EvalCallback | None = None) -> dict:
+def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: EvalCallback | None = None,
+              trial_id: str | None = None, dispatched_at: float | None = None) -> dict:
     """Train one config; never raises: a crash becomes a row with status 'failed' and its message.
 
-    Returns {"row": one trials-table row, "curves": [(trial_id, step, metric, value), ...]}.
+    ``dispatched_at`` (time.time() when the driver submitted it) gives ``queue_s``, the
+    scheduling overhead between dispatch and start. Returns {"row": one trials-table row,
+    "curves": [(trial_id, step, metric, value), ...]}.
     """
     # Ray reuses worker processes: pin torch's threads to this trial's CPU share.
     torch.set_num_threads(max(1, num_threads))
     started = datetime.now(timezone.utc)
+    queue_s = max(0.0, started.timestamp() - dispatched_at) if dispatched_at else float("nan")
     t0 = time.perf_counter()
-    row = identity(cfg, axes)
+    row = identity(cfg, axes, trial_id)
     try:
         result = train(cfg, on_eval=on_eval)
         row.update(status=result.status, message=result.message, steps_done=result.steps_done, **result.metrics)
@@ -48,5 +58,13 @@ def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: 
                    steps_done=0, wall_s=time.perf_counter() - t0)
         curves = []
     row.update(worker_environment(resolve_device(cfg.device)))
-    row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat())
+    row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)
+    _log_execution(row)
     return {"row": row, "curves": curves}
+
+
+def _log_execution(row: dict) -> None:
+    path = os.environ.get(EXECUTION_LOG_ENV)
+    if path:
+        with open(path, "a") as log:  # one short line per write: appends do not interleave
+            log.write(f"{row['trial_id']}\t{row['status']}\n")

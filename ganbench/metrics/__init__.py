@@ -49,6 +49,7 @@ _define("samples_per_s", "throughput", True, "1/s", "examples through D or G per
 _define("steps_per_s", "throughput", True, "1/s", "Algorithm 1 iterations (k D-steps + m G-steps) per second of training")
 _define("peak_mem_mb", "throughput", False, "MB", "peak memory: CUDA max allocated, else the worker's peak RSS")
 _define("wall_s", "throughput", False, "s", "trial wall time, training and evaluation")
+_define("queue_s", "throughput", False, "s", "scheduling overhead: seconds from the driver's dispatch to the trial's start")
 _define("eval_frac", "throughput", False, "fraction", "share of the trial's wall time spent evaluating")
 
 

@@ -1,0 +1,111 @@
+"""Budget views of a searched suite (Lucic et al. 2018, Fig. 4-5): how good is the best trial
+after b trials, and how spread are the trials of each cell.
+
+- ``best_so_far(b)``: the best objective among the first b trials in the order they were asked
+  (pruned, diverged and failed trials use budget and add no value);
+- ``expected_best(b)``: the expected best of b trials drawn without replacement from the cell's
+  complete trials; exact from order statistics, so it does not depend on one lucky ordering.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import comb
+
+from ganbench.results import atomic_write
+from ganbench.suite import Suite
+
+
+def expected_best(values, b: int, maximize: bool) -> float:
+    """E[best of b draws without replacement from ``values``]: P(best is the i-th best) = C(n-i, b-1) / C(n, b)."""
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    if maximize:
+        x = x[::-1]
+    n = len(x)
+    if not 1 <= b <= n:
+        return math.nan
+    weights = comb(n - np.arange(1, n + 1), b - 1) / comb(n, b)
+    return float(weights @ x)
+
+
+def budget_table(search_rows: pd.DataFrame, suite: Suite) -> pd.DataFrame:
+    """One row per (cell, budget b): best_so_far and expected_best."""
+    assert suite.search is not None
+    maximize = suite.search.objective.resolved_direction() == "maximize"
+    pick = max if maximize else min
+    out = []
+    for cell_label, group in search_rows.groupby("cell", sort=False):
+        group = group.sort_values("search_trial")
+        complete = group.loc[group["status"] == "complete", "objective"].dropna().to_numpy()
+        best = math.nan
+        for b, (status, value) in enumerate(zip(group["status"], group["objective"]), start=1):
+            if status == "complete" and math.isfinite(value):
+                best = value if math.isnan(best) else pick(best, value)
+            out.append({"cell": cell_label, "budget": b, "best_so_far": best,
+                        "expected_best": expected_best(complete, b, maximize)})
+    return pd.DataFrame(out, columns=["cell", "budget", "best_so_far", "expected_best"])
+
+
+def write_budget_views(folder: Path, trials: pd.DataFrame, suite: Suite) -> list[Path]:
+    """budget.csv / budget.png (budget curves) and objective.csv / objective.png (distribution per cell)."""
+    if suite.search is None or "phase" not in trials:
+        return []
+    search_rows = trials[trials["phase"] == "search"].copy()
+    if search_rows.empty:
+        return []
+    search_rows["objective"] = pd.to_numeric(search_rows["objective"], errors="coerce")
+    folder = Path(folder)
+    table = budget_table(search_rows, suite)
+    spread = search_rows[["cell", "search_trial", "status", "objective", "steps_done"]].sort_values(
+        ["cell", "search_trial"])
+    atomic_write(folder / "budget.csv", lambda tmp: table.to_csv(tmp, index=False))
+    atomic_write(folder / "objective.csv", lambda tmp: spread.to_csv(tmp, index=False))
+    metric = f"{suite.search.objective.metric} ({suite.search.objective.resolved_direction()})"
+    atomic_write(folder / "budget.png", lambda tmp: _plot_budget(table, metric, tmp))
+    atomic_write(folder / "objective.png", lambda tmp: _plot_spread(spread, metric, tmp))
+    return [folder / n for n in ("budget.csv", "budget.png", "objective.csv", "objective.png")]
+
+
+def _plot_budget(table: pd.DataFrame, metric: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (cell, group) in enumerate(table.groupby("cell", sort=False)):
+        color = f"C{i % 10}"
+        ax.plot(group["budget"], group["expected_best"], color=color, label=cell)
+        ax.plot(group["budget"], group["best_so_far"], color=color, linestyle=":", alpha=0.7)
+    ax.set_xlabel("trials (search budget)")
+    ax.set_ylabel(metric)
+    ax.set_title("best objective vs budget (solid: expected best of b; dotted: best so far)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=120)
+    plt.close(fig)
+
+
+def _plot_spread(spread: pd.DataFrame, metric: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = list(dict.fromkeys(spread["cell"]))
+    done = spread[spread["status"] == "complete"]
+    data = [done.loc[done["cell"] == c, "objective"].dropna().to_numpy() for c in cells]
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(cells) + 1.5))
+    ax.boxplot([d if len(d) else [np.nan] for d in data], vert=False, tick_labels=cells, showfliers=False)
+    rng = np.random.default_rng(0)
+    for i, d in enumerate(data, start=1):
+        ax.scatter(d, i + rng.uniform(-0.15, 0.15, len(d)), s=10, alpha=0.6)
+    ax.set_xlabel(metric)
+    ax.set_title("objective over each cell's complete search trials")
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=120)
+    plt.close(fig)

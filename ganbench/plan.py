@@ -1,0 +1,128 @@
+"""What to run next: the fixed grid of a plain suite, or each cell's Optuna study then its confirmation runs.
+
+A plan hands the runner one Job at a time (``next_job``) and learns each outcome
+(``finished``); the runner keeps the cluster full without knowing which kind it drives.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections import Counter
+from typing import Any, Optional
+
+import ray
+
+from ganbench.results import FINISHED
+from ganbench.runner import Job, PruneHook
+from ganbench.suite import Suite
+
+
+class GridPlan:
+    """Every (cell, seed) of the grid once; finished trials are skipped."""
+
+    def __init__(self, suite: Suite, rows: list[dict]):
+        finished = {r["trial_id"] for r in rows if r["status"] in FINISHED}
+        self.suite = suite
+        self.per_cell = len(suite.seeds)
+        self.total = len(suite.cells()) * self.per_cell
+        jobs = [Job(suite.config(cell, seed), suite.config(cell, seed).config_hash(), suite.cell_label(cell),
+                    {"phase": "grid"}) for cell in suite.cells() for seed in suite.seeds]
+        self.todo = [j for j in jobs if j.trial_id not in finished]
+        self.already_done = self.total - len(self.todo)
+        self.todo.reverse()
+
+    def next_job(self) -> Optional[Job]:
+        return self.todo.pop() if self.todo else None
+
+    def annotate(self, job: Job, row: dict) -> None:
+        pass
+
+    def finished(self, job: Job, row: dict) -> None:
+        pass
+
+
+def search_trial_id(study: str, number: int, config_hash: str) -> str:
+    """Two study trials may sample the same config; each keeps its own row."""
+    return hashlib.sha256(f"{study}#{number}#{config_hash}".encode()).hexdigest()[:16]
+
+
+class SearchPlan:
+    """Each cell's study asks for ``n_trials`` trials (round-robin over cells), then its best
+    parameters are re-run on every suite seed (phase 'confirm')."""
+
+    def __init__(self, suite: Suite, server: Any, rows: list[dict]):
+        assert suite.search is not None
+        self.suite, self.server, self.search = suite, server, suite.search
+        self.cells = {suite.cell_label(cell): cell for cell in suite.cells()}
+        recorded = {(r["cell"], int(r["search_trial"])): r for r in rows
+                    if r.get("phase") == "search" and r["status"] in ("complete", "pruned", "diverged", "failed")}
+        self.retried = ray.get(server.recover.remote(recorded))
+        self.finished_ids = {r["trial_id"] for r in rows if r["status"] in FINISHED}
+        self.counted = {label: ray.get(server.counted.remote(label)) for label in self.cells}
+        self.running: Counter = Counter()
+        self.confirm: list[Job] = []
+        self.confirmed: set[str] = set()
+        self._order = itertools.cycle(list(self.cells))
+        self.per_cell = self.search.n_trials + len(suite.seeds)
+        self.total = self.per_cell * len(self.cells)
+        self.already_done = sum(min(n, self.search.n_trials) for n in self.counted.values())
+        for label in self.cells:
+            self._maybe_confirm(label)
+
+    def next_job(self) -> Optional[Job]:
+        if self.confirm:
+            return self.confirm.pop()
+        for _ in range(len(self.cells)):
+            label = next(self._order)
+            if self.counted[label] + self.running[label] < self.search.n_trials:
+                return self._ask(label)
+        return None
+
+    def annotate(self, job: Job, row: dict) -> None:
+        """Add the objective value to a row before it is stored."""
+        if job.columns.get("phase") == "search":
+            value = row.get(self.search.objective.metric, math.nan)
+            row["objective"] = float(value) if isinstance(value, (int, float)) else math.nan
+
+    def finished(self, job: Job, row: dict) -> None:
+        """Tell the study (after the row is stored: a crash in between is settled by ``recover``)."""
+        if job.columns.get("phase") != "search":
+            return
+        ray.get(self.server.tell.remote(job.label, job.columns["search_trial"], row["status"], row["objective"],
+                                        job.trial_id))
+        self.running[job.label] -= 1
+        self.counted[job.label] += 1
+        self._maybe_confirm(job.label)
+
+    def _ask(self, label: str) -> Job:
+        asked = ray.get(self.server.ask.remote(label))
+        cfg = self.suite.config(self.cells[label], self.search.seed, asked.params)
+        study = f"{self.suite.name} | {label}"
+        self.running[label] += 1
+        columns = {"phase": "search", "study": study, "search_trial": asked.number, **_searched(asked.params)}
+        hook = None if self.search.pruner == "none" else PruneHook(self.server, label, asked.number,
+                                                                   self.search.objective.metric)
+        return Job(cfg, search_trial_id(study, asked.number, cfg.config_hash()), label, columns, hook)
+
+    def _maybe_confirm(self, label: str) -> None:
+        """Once a cell's study has used its budget, queue its best parameters on every suite seed."""
+        if label in self.confirmed or self.counted[label] < self.search.n_trials or self.running[label]:
+            return
+        self.confirmed.add(label)
+        best = ray.get(self.server.best.remote(label))
+        if best is None:  # every trial failed, diverged or was pruned: nothing to confirm
+            return
+        number, params, _ = best
+        for seed in self.suite.seeds:
+            cfg = self.suite.config(self.cells[label], seed, params)
+            if cfg.config_hash() in self.finished_ids:
+                self.already_done += 1
+                continue
+            self.confirm.append(Job(cfg, cfg.config_hash(), label,
+                                    {"phase": "confirm", "search_trial": number, **_searched(params)}))
+
+
+def _searched(params: dict[str, Any]) -> dict[str, Any]:
+    """Searched values as their own columns (prefixed so they never clash with a metric)."""
+    return {f"search.{k}": v for k, v in params.items()}

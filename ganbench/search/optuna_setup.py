@@ -1,0 +1,58 @@
+"""Optuna objects built from a `search:` block: sampler, pruner, storage."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+from ganbench.search.schema import Search
+
+JOURNAL_NAME = "optuna.journal"
+
+
+def make_sampler(search: Search, seed: int) -> optuna.samplers.BaseSampler:
+    if search.sampler == "tpe":
+        # constant_liar: trials running in parallel are not all sampled at the same point
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+    if search.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if search.sampler == "grid":
+        space = {name: p.grid_values() for name, p in search.space.items()}
+        return optuna.samplers.GridSampler(space, seed=seed)
+    if search.sampler == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if search.sampler == "qmc":
+        # the QMC sequence is fixed by `seed`; the trial number picks the point
+        return optuna.samplers.QMCSampler(seed=search.seed, warn_independent_sampling=False)
+    raise ValueError(f"unknown sampler {search.sampler!r}")
+
+
+def trial_seed(search: Search, number: int) -> int:
+    """The sampler's seed for trial ``number``: a function of the suite's seed and the number
+    only, so a resumed sweep draws the same parameters as an uninterrupted one."""
+    return (search.seed * 1_000_003 + number) % 2**32
+
+
+def make_pruner(search: Search, steps: int, eval_every: int) -> optuna.pruners.BasePruner:
+    if search.pruner == "none":
+        return optuna.pruners.NopPruner()
+    if search.pruner == "median":
+        # no pruning before 5 trials have finished or before the second evaluation
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=eval_every)
+    if search.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=eval_every, max_resource=steps)
+    raise ValueError(f"unknown pruner {search.pruner!r}")
+
+
+def storage_url(out: Path, url: str | None) -> str:
+    """``url`` (an RDB URL for clusters) or the journal file in the results folder (no server)."""
+    return url or str(Path(out).resolve() / JOURNAL_NAME)
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """A journal file path, or any URL Optuna's RDBStorage accepts (sqlite:///, postgresql://, mysql://)."""
+    if "://" in url:
+        return optuna.storages.RDBStorage(url)
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(url))

@@ -1,0 +1,135 @@
+"""The suite's `search:` block: budget per cell, sampler, pruner, objective and search space."""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ganbench.config import TUNABLE_KEYS
+from ganbench.metrics import metric
+
+#: what a search may tune: any per-trial parameter except the cell's identity, plus Adam's
+#: two betas one at a time (`beta1`, `beta2`; they fill `betas`)
+SEARCHABLE_KEYS = sorted((set(TUNABLE_KEYS) - {"model", "loss", "dataset", "device"}) | {"beta1", "beta2"})
+
+SAMPLERS = ("tpe", "random", "grid", "cmaes", "qmc")
+PRUNERS = ("none", "median", "hyperband")
+
+
+class Param(BaseModel):
+    """One dimension of the search space, as Optuna's suggest_float / suggest_int / suggest_categorical."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["float", "int", "categorical"]
+    low: Optional[float] = None
+    high: Optional[float] = None
+    log: bool = False
+    step: Optional[float] = Field(None, gt=0)
+    choices: Optional[list[Any]] = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Param":
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("a categorical parameter needs a non-empty 'choices' list")
+            if self.low is not None or self.high is not None:
+                raise ValueError("a categorical parameter takes 'choices', not low/high")
+            return self
+        if self.choices is not None:
+            raise ValueError(f"a {self.type} parameter takes low/high, not 'choices'")
+        if self.low is None or self.high is None:
+            raise ValueError(f"a {self.type} parameter needs both 'low' and 'high'")
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("log: true needs low > 0")
+        if self.log and self.step is not None:
+            raise ValueError("log and step cannot be combined (Optuna's rule)")
+        if self.type == "int" and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError("an int parameter needs whole low/high")
+        return self
+
+    def extremes(self) -> list[Any]:
+        """Values that bound the parameter, to validate the space before anything runs."""
+        if self.type == "categorical":
+            return list(self.choices or [])
+        cast = int if self.type == "int" else float
+        return [cast(self.low), cast(self.high)]
+
+    def grid_values(self) -> list[Any]:
+        """Every value, for the grid sampler (which needs a finite space)."""
+        if self.type == "categorical":
+            return list(self.choices or [])
+        if self.type == "int" and not self.log:
+            return list(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
+        if self.type == "float" and self.step is not None:
+            n = int(round((self.high - self.low) / self.step))
+            return [self.low + i * self.step for i in range(n + 1)]
+        raise ValueError("the grid sampler needs a finite space: categorical, int, or float with 'step'")
+
+
+class Objective(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    metric: str = Field(description="the final value of this metric is what each cell's study optimises")
+    direction: Optional[Literal["minimize", "maximize"]] = Field(
+        None, description="default: the metric's own direction (bench.py list metrics)")
+
+    @field_validator("metric")
+    @classmethod
+    def _directed(cls, name: str) -> str:
+        if metric(name).higher_is_better is None:
+            raise ValueError(f"metric {name!r} has no direction, so it cannot be an objective")
+        return name
+
+    def resolved_direction(self) -> str:
+        if self.direction:
+            return self.direction
+        return "maximize" if metric(self.metric).higher_is_better else "minimize"
+
+
+class Search(BaseModel):
+    """Each grid cell gets its own Optuna study with the same budget (`n_trials`).
+
+    Seeds: every search trial trains with the training seed `seed` (common random numbers,
+    so trials differ only in their parameters), and the sampler is seeded from `seed` and
+    the trial number. When a cell's study is done its best parameters are re-run on every
+    seed of the suite's `seeds`; the leaderboard's means and intervals come from those runs.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    n_trials: int = Field(ge=1, description="Optuna trials per cell: the same budget for every cell")
+    sampler: Literal["tpe", "random", "grid", "cmaes", "qmc"] = "tpe"
+    pruner: Literal["none", "median", "hyperband"] = "median"
+    objective: Objective
+    space: dict[str, Param] = Field(min_length=1)
+    seed: int = Field(0, description="seeds the sampler and is the training seed of every search trial")
+
+    @field_validator("space")
+    @classmethod
+    def _known_keys(cls, space: dict[str, Param]) -> dict[str, Param]:
+        unknown = [k for k in space if k not in SEARCHABLE_KEYS]
+        if unknown:
+            raise ValueError(f"cannot search {', '.join(map(repr, unknown))}; searchable keys: {', '.join(SEARCHABLE_KEYS)}")
+        if "betas" in space and ({"beta1", "beta2"} & set(space)):
+            raise ValueError("search either 'betas' (categorical pairs) or 'beta1'/'beta2', not both")
+        return space
+
+    @model_validator(mode="after")
+    def _grid_is_finite(self) -> "Search":
+        if self.sampler == "grid":
+            for name, param in self.space.items():
+                try:
+                    param.grid_values()
+                except ValueError as err:
+                    raise ValueError(f"space.{name}: {err}") from None
+        return self
+
+
+def to_trial_params(sampled: dict[str, Any], base_betas: tuple[float, float]) -> dict[str, Any]:
+    """Sampled values -> TrialConfig keys (beta1/beta2 fill the betas pair)."""
+    params = {k: v for k, v in sampled.items() if k not in ("beta1", "beta2")}
+    if "beta1" in sampled or "beta2" in sampled:
+        params["betas"] = (sampled.get("beta1", base_betas[0]), sampled.get("beta2", base_betas[1]))
+    if "betas" in params:
+        params["betas"] = tuple(params["betas"])
+    return params

@@ -1,0 +1,141 @@
+"""Every cell's Optuna study, behind one object that a Ray actor serves.
+
+The driver asks it for trials and tells it outcomes; Ray workers report intermediate values
+to it and learn whether to stop (pruning). Because it runs as an actor on the driver's node,
+a journal file there is enough storage even when the workers are on other machines.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from ganbench.search.optuna_setup import make_pruner, make_sampler, open_storage, trial_seed
+from ganbench.search.schema import Search
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+#: study state for each ganbench trial status
+STATE = {
+    "complete": optuna.trial.TrialState.COMPLETE,
+    "pruned": optuna.trial.TrialState.PRUNED,
+    "diverged": optuna.trial.TrialState.FAIL,
+    "failed": optuna.trial.TrialState.FAIL,
+}
+#: user attribute set on trials that a dead driver left RUNNING; they do not count toward the budget
+INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Asked:
+    number: int
+    params: dict[str, Any]  # the sampled values, keyed as in the suite's search space
+
+
+def study_name(suite_name: str, cell_label: str) -> str:
+    return f"{suite_name} | {cell_label}"
+
+
+class StudyServer:
+    """Owns one study per cell; every method is a short, serialised storage operation."""
+
+    def __init__(self, storage: str, suite_name: str, cell_labels: list[str], search: dict, steps: int, eval_every: int):
+        self.search = Search.model_validate(search)
+        self.storage = open_storage(storage)
+        pruner = make_pruner(self.search, steps, eval_every)
+        direction = self.search.objective.resolved_direction()
+        self.studies = {
+            label: optuna.create_study(storage=self.storage, study_name=study_name(suite_name, label),
+                                       direction=direction, pruner=pruner, load_if_exists=True,
+                                       sampler=make_sampler(self.search, self.search.seed))
+            for label in cell_labels
+        }
+
+    # --- the driver's side ------------------------------------------------------------
+
+    def recover(self, recorded: dict[tuple[str, int], dict]) -> int:
+        """Settle trials a dead driver left RUNNING; return how many will be run again.
+
+        A trial whose result reached the trials table (``recorded``: (cell, number) -> row) is
+        told that result; any other is marked FAIL + interrupted and its parameters queued
+        so the next ask runs them again.
+        """
+        retried = 0
+        for label, study in self.studies.items():
+            for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+                row = recorded.get((label, trial.number))
+                if row is not None:
+                    self._tell(study, trial.number, row["status"], row.get("objective", math.nan))
+                    continue
+                study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
+                study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+                study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
+                retried += 1
+        return retried
+
+    def counted(self, label: str) -> int:
+        """Trials of this cell that used up budget: finished, pruned, diverged or failed, not interrupted."""
+        return sum(1 for t in self.studies[label].get_trials(deepcopy=False)
+                   if t.state.is_finished() and not t.user_attrs.get(INTERRUPTED))
+
+    def ask(self, label: str) -> Asked:
+        study = self.studies[label]
+        study.sampler = make_sampler(self.search, trial_seed(self.search, len(study.get_trials(deepcopy=False))))
+        trial = study.ask()
+        for name, param in self.search.space.items():
+            if name in trial.params:
+                continue
+            if param.type == "categorical":
+                trial.suggest_categorical(name, param.choices)
+            elif param.type == "int":
+                trial.suggest_int(name, int(param.low), int(param.high), step=int(param.step or 1), log=param.log)
+            else:
+                trial.suggest_float(name, param.low, param.high, step=param.step, log=param.log)
+        return Asked(trial.number, dict(trial.params))
+
+    def tell(self, label: str, number: int, status: str, value: float, trial_id: str) -> None:
+        study = self.studies[label]
+        trial = study.get_trials(deepcopy=False)[number]
+        study._storage.set_trial_user_attr(trial._trial_id, "trial_id", trial_id)
+        study._storage.set_trial_user_attr(trial._trial_id, "status", status)
+        self._tell(study, number, status, value)
+
+    def best(self, label: str) -> tuple[int, dict[str, Any], float] | None:
+        """(number, params, value) of the best complete trial, or None when none completed."""
+        study = self.studies[label]
+        if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+            return None
+        best = study.best_trial
+        return best.number, dict(best.params), float(best.value)
+
+    def history(self, label: str) -> list[dict[str, Any]]:
+        """Every trial of the cell's study in order: number, state, value, params, interrupted."""
+        return [
+            {"number": t.number, "state": t.state.name, "value": t.value if t.value is not None else math.nan,
+             "params": dict(t.params), "interrupted": bool(t.user_attrs.get(INTERRUPTED)),
+             "last_step": t.last_step}
+            for t in self.studies[label].get_trials(deepcopy=False)
+        ]
+
+    # --- the workers' side ------------------------------------------------------------
+
+    def report(self, label: str, number: int, step: int, value: float) -> bool:
+        """Record an intermediate objective value; True when the pruner says stop."""
+        study = self.studies[label]
+        if not math.isfinite(value):
+            return False  # the trial itself will end as diverged
+        trial = optuna.trial.Trial(study, study.get_trials(deepcopy=False)[number]._trial_id)
+        trial.report(value, step)
+        return trial.should_prune()
+
+    @staticmethod
+    def _tell(study: optuna.Study, number: int, status: str, value: float) -> None:
+        state = STATE[status]
+        if state == optuna.trial.TrialState.COMPLETE and not math.isfinite(value):
+            state = optuna.trial.TrialState.FAIL  # a complete trial without an objective value
+        if state == optuna.trial.TrialState.COMPLETE:
+            study.tell(number, value)
+        else:
+            study.tell(number, state=state)
