@@ -37,8 +37,8 @@ def make_pruner(search: Search, steps: int, eval_every: int) -> optuna.pruners.B
     if search.pruner == "none":
         return optuna.pruners.NopPruner()
     if search.pruner == "median":
-        # no pruning before 5 trials have finished or before the second evaluation
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=eval_every)
+        # no pruning before 5 trials have finished, nor at the first (noisiest) evaluation
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=min(2 * eval_every, steps))
     if search.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=eval_every, max_resource=steps)
     raise ValueError(f"unknown pruner {search.pruner!r}")

@@ -26,6 +26,8 @@ STATE = {
 }
 #: user attribute set on trials that a dead driver left RUNNING; they do not count toward the budget
 INTERRUPTED = "interrupted"
+#: user attribute of a trial queued to rerun an interrupted one
+RETRY_OF = "retry_of"
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class StudyServer:
                     continue
                 study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
                 study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-                study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
+                study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number}, skip_if_exists=False)
                 retried += 1
         return retried
 
@@ -82,7 +84,10 @@ class StudyServer:
 
     def ask(self, label: str) -> Asked:
         study = self.studies[label]
-        study.sampler = make_sampler(self.search, trial_seed(self.search, len(study.get_trials(deepcopy=False))))
+        # Seed by how many trials were *sampled* before (retries are enqueued, not sampled), so a
+        # resumed sweep draws what an uninterrupted one would have drawn.
+        sampled = sum(1 for t in study.get_trials(deepcopy=False) if RETRY_OF not in t.user_attrs)
+        study.sampler = make_sampler(self.search, trial_seed(self.search, sampled))
         trial = study.ask()
         for name, param in self.search.space.items():
             if name in trial.params:
