@@ -41,7 +41,9 @@ class Job:
 def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str, hook: Optional[PruneHook],
                 dispatched_at: float) -> dict:
     cfg = TrialConfig.model_validate_json(cfg_json)
-    return run_trial(cfg, axes, num_threads, on_eval=hook, trial_id=trial_id, dispatched_at=dispatched_at)
+    out = run_trial(cfg, axes, num_threads, on_eval=hook, trial_id=trial_id, dispatched_at=dispatched_at)
+    out["row"]["ray_node_id"] = ray.get_runtime_context().get_node_id()
+    return out
 
 
 @dataclass(frozen=True)
