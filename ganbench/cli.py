@@ -59,8 +59,15 @@ def main(argv: list[str] | None = None) -> int:
             cmd_list(args.kind, out)
         elif args.command == "validate":
             suite = load_suite(args.suite, args.overrides)
-            out.print(f"{args.suite}: ok: {len(suite.cells())} cells x {len(suite.seeds)} seeds = "
-                      f"{len(suite.trial_configs())} trials of {suite.budget.steps} steps")
+            cells = len(suite.cells())
+            if suite.search is None:
+                out.print(f"{args.suite}: ok: {cells} cells x {len(suite.seeds)} seeds = "
+                          f"{len(suite.trial_configs())} trials of {suite.budget.steps} steps")
+            else:
+                n = suite.search.n_trials
+                out.print(f"{args.suite}: ok: {cells} cells x ({n} search trials + {len(suite.seeds)} confirmation "
+                          f"seeds) = {cells * (n + len(suite.seeds))} trials of at most {suite.budget.steps} steps; "
+                          f"searching {', '.join(suite.search.space)} with {suite.search.sampler}/{suite.search.pruner}")
         elif args.command == "report":
             if not (args.folder / "suite.yaml").exists():
                 raise SuiteError(f"{args.folder}: not a results folder (no suite.yaml)")

@@ -54,7 +54,8 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     else:
         from ganbench.search.optuna_setup import storage_url
 
-        run_info["optuna_storage"] = url = storage_url(out, storage)
+        url = _resume_storage(out, storage) or storage_url(out, storage)
+        run_info["optuna_storage"] = url
         plan = SearchPlan(suite, _study_actor(url, suite), store.rows)
         if plan.retried:
             console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and run again")
@@ -77,6 +78,15 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     board = write_report(out)
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
+
+
+def _resume_storage(out: Path, storage: str | None) -> str | None:
+    """A resumed run keeps the studies it started with: the stored URL, unless another is asked for."""
+    previous = (read_run_info(out) or {}).get("optuna_storage")
+    if previous and storage and storage != previous:
+        raise SuiteError(f"{out}: its studies are in {previous}; resume with --storage {previous} "
+                         f"(or --fresh / another --out to start over with {storage})")
+    return previous
 
 
 def _study_actor(url: str, suite: Suite):
