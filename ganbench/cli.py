@@ -8,10 +8,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ganbench.registry import REGISTRIES, load_all
+from ganbench.registry import METRICS, REGISTRIES, UnknownNameError, load_all
 from ganbench.suite import SuiteError, load_suite
 
 RESULTS_ROOT = Path("results")
+EXTRA_FORMATS = ("latex", "jsonl")
 
 
 def _add_suite_args(p: argparse.ArgumentParser) -> None:
@@ -36,9 +37,31 @@ def parser() -> argparse.ArgumentParser:
     _add_suite_args(val)
     ls = sub.add_parser("list", help="list registered models, losses, datasets and metrics")
     ls.add_argument("kind", nargs="?", choices=sorted(REGISTRIES), help="one family (default: all)")
-    rep = sub.add_parser("report", help="rebuild a results folder's leaderboard from its stored trials")
+    run.add_argument("--format", dest="formats", action="append", choices=EXTRA_FORMATS, default=[],
+                     help="also write the leaderboard as LaTeX (booktabs) or JSON lines (repeatable)")
+    rep = sub.add_parser("report", help="rebuild a results folder's tables and plots from its stored trials")
     rep.add_argument("folder", type=Path)
+    rep.add_argument("--format", dest="formats", action="append", choices=EXTRA_FORMATS, default=[],
+                     help="also write the leaderboard as LaTeX (booktabs) or JSON lines (repeatable)")
+    cmp = sub.add_parser("compare", help="per-cell differences between two results folders, with significance tests")
+    cmp.add_argument("folder_a", type=Path)
+    cmp.add_argument("folder_b", type=Path)
+    cmp.add_argument("--metric", dest="metrics", action="append", metavar="M",
+                     help="compare this metric (repeatable; default: every metric with a direction)")
+    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    cmp.add_argument("--out", type=Path, help="folder for compare.csv/.md (default: FOLDER_B)")
     return ap
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> None:
+    from ganbench.compare import compare_runs, render, write_comparison
+
+    for name in args.metrics or []:
+        METRICS.get(name)  # an unknown metric is an error that lists the valid ones
+    frame = compare_runs(args.folder_a, args.folder_b, args.metrics, alpha=args.alpha)
+    console.print(render(frame))
+    paths = write_comparison(frame, args.out or args.folder_b, f"compare-{args.folder_a.name}-vs-{args.folder_b.name}")
+    console.print(f"written: {', '.join(str(p) for p in paths)}")
 
 
 def cmd_list(kind: str | None, console: Console) -> None:
@@ -68,12 +91,15 @@ def main(argv: list[str] | None = None) -> int:
                 out.print(f"{args.suite}: ok: {cells} cells x ({n} search trials + {len(suite.seeds)} confirmation "
                           f"seeds) = {cells * (n + len(suite.seeds))} trials of at most {suite.budget.steps} steps; "
                           f"searching {', '.join(suite.search.space)} with {suite.search.sampler}/{suite.search.pruner}")
+        elif args.command == "compare":
+            cmd_compare(args, out)
         elif args.command == "report":
             if not (args.folder / "suite.yaml").exists():
                 raise SuiteError(f"{args.folder}: not a results folder (no suite.yaml)")
             from ganbench.report import write_report
 
-            out.print(f"leaderboard: {write_report(args.folder)}")
+            board = write_report(args.folder, tuple(args.formats))
+            out.print(f"leaderboard: {board} (and .csv, .html; plots in {args.folder / 'plots'})")
         elif args.command == "run":
             if args.max_concurrent is not None and args.max_concurrent < 1:
                 raise SuiteError(f"--max-concurrent: must be >= 1, got {args.max_concurrent}")
@@ -82,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
 
             board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
                               max_concurrent=args.max_concurrent, fresh=args.fresh, storage=args.storage,
-                              console=err)
-            out.print(f"tables in {board.parent}: leaderboard.md, leaderboard.csv, trials.parquet, curves.parquet")
+                              formats=tuple(args.formats), console=err)
+            out.print(f"tables in {board.parent}: leaderboard.md/.csv/.html, trials.parquet, curves.parquet; "
+                      f"plots in {board.parent / 'plots'}")
             print(board.read_text())
-    except SuiteError as e:
+    except (SuiteError, UnknownNameError) as e:
         err.print(f"[red]error:[/] {e}", highlight=False, markup=True)
         return 2
     except KeyboardInterrupt:
