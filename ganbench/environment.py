@@ -42,6 +42,10 @@ def driver_environment() -> dict[str, str]:
         "torch": torch.__version__,
         "ray": _version("ray"),
         "optuna": _version("optuna"),
+        "cuda": torch.version.cuda or "",
+        "device_name": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine(),
+        "cpu_count": str(os.cpu_count()),
+        "driver_host": socket.gethostname(),
     }
 
 

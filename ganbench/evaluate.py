@@ -25,7 +25,8 @@ def dirac_distance(gan: "GAN", fake: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> dict[str, float]:
+def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> tuple[dict[str, float], torch.Tensor]:
+    """The metrics that apply to this data, and the generated samples they were computed on."""
     gan.G.eval(), gan.D.eval()
     n = cfg.eval_samples
     z = torch.randn(n, cfg.z_dim, generator=rng).to(gan.device)
@@ -36,4 +37,4 @@ def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> dict[str, 
         metrics.update(mode_metrics(fake, gan.data.centers.to(gan.device), gan.data.std, cfg.mode_min_count))
     if isinstance(gan.data, Dirac):
         metrics["dirac_distance"] = dirac_distance(gan, fake)
-    return metrics
+    return metrics, fake

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from ganbench.budget import write_budget_views
+from ganbench.export import to_jsonl, to_latex
+from ganbench.html_report import to_html
 from ganbench.losses import LOG4
 from ganbench.metrics import Metric
 from ganbench.registry import DATASETS, METRICS
@@ -17,22 +18,25 @@ from ganbench.stats import mean_ci95
 from ganbench.suite import Suite, load_suite
 
 KIND_ORDER = ("modes", "convergence", "throughput")
-#: the Markdown table keeps to these (the CSV has every metric)
-MARKDOWN_METRICS = (
+#: the Markdown/HTML tables keep to these (the CSV has every metric)
+DISPLAY_METRICS = (
     "modes_covered", "high_quality_frac", "reverse_kl", "dirac_distance", "equilibrium_gap", "value",
-    "d_real_mean", "d_fake_mean", "steps_to_threshold", "steps_per_s", "wall_s",
+    "d_real_mean", "d_fake_mean", "steps_to_threshold", "samples_per_s", "steps_per_s", "peak_mem_mb", "wall_s",
 )
 
 
 def metric_columns(trials: pd.DataFrame, suite: Suite) -> list[Metric]:
     """Metrics present with at least one finite value, the suite's primary metrics first."""
     primary = {DATASETS.get(d)().primary_metric for d in _datasets(suite)}
+    objective = suite.search.objective.metric if suite.search else None
     order = METRICS.in_order()
     present = [METRICS.get(n) for n in order if n in trials and pd.to_numeric(trials[n], errors="coerce").notna().any()]
-    present.sort(key=lambda m: (m.name not in primary, KIND_ORDER.index(m.kind), order.index(m.name)))
+    present.sort(key=lambda m: (m.name != objective, m.name not in primary, KIND_ORDER.index(m.kind),
+                                order.index(m.name)))
     return present
 
 
+COUNT_COLUMNS = ["n_seeds", "n_diverged", "n_pruned", "n_failed", "n_planned"]
 SEARCH_COLUMNS = ["search_trials", "search_pruned", "search_failed", "objective_best", "objective_median",
                   "objective_worst", "best_params"]
 
@@ -52,6 +56,7 @@ def leaderboard(trials: pd.DataFrame, suite: Suite) -> tuple[pd.DataFrame, list[
         group = seeded[_in_cell(seeded, cell)]
         done = group[group["status"] == "complete"]
         row = {**cell, "n_seeds": len(done), "n_diverged": int((group["status"] == "diverged").sum()),
+               "n_pruned": int((group["status"] == "pruned").sum()),
                "n_failed": int((group["status"] == "failed").sum()), "n_planned": len(suite.seeds)}
         for m in metrics:
             mean, hw, n = mean_ci95(done[m.name]) if len(done) else (math.nan, math.nan, 0)
@@ -60,7 +65,7 @@ def leaderboard(trials: pd.DataFrame, suite: Suite) -> tuple[pd.DataFrame, list[
             row.update(search_summary(searched[_in_cell(searched, cell)], suite))
         rows.append(row)
     extra = SEARCH_COLUMNS if suite.search is not None else []
-    return pd.DataFrame(rows, columns=list(axes) + ["n_seeds", "n_diverged", "n_failed", "n_planned"] + extra
+    return pd.DataFrame(rows, columns=list(axes) + COUNT_COLUMNS + extra
                         + [f"{m.name}_{s}" for m in metrics for s in ("mean", "ci95", "n")]), metrics
 
 
@@ -97,38 +102,56 @@ def _fmt(mean: float, hw: float) -> str:
     return f"{text} ± {hw:.2g}" if math.isfinite(hw) else text
 
 
-def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_info: dict | None) -> str:
-    shown = [m for m in metrics if m.name in MARKDOWN_METRICS]
-    table = board[suite.axes() + ["n_seeds", "n_diverged", "n_failed"]].copy()
+def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shown columns as text ("mean ± hw"), and a same-shaped frame of booleans marking each column's best."""
+    shown = [m for m in metrics if m.name in DISPLAY_METRICS]
+    counts = suite.axes() + ["n_seeds", "n_diverged", "n_pruned", "n_failed"]
+    table = board[counts].astype(str)
+    best = pd.DataFrame(False, index=board.index, columns=counts)
     for m in shown:
         means, hws = board[f"{m.name}_mean"], board[f"{m.name}_ci95"]
-        best = None
+        column = m.name + {True: " ↑", False: " ↓", None: ""}[m.higher_is_better]
+        table[column] = [_fmt(a, b) for a, b in zip(means, hws)]
+        best[column] = False
         if m.higher_is_better is not None and means.notna().any():
-            best = means.max() if m.higher_is_better else means.min()
-        arrow = {True: " ↑", False: " ↓", None: ""}[m.higher_is_better]
-        table[m.name + arrow] = [
-            f"**{_fmt(a, b)}**" if best is not None and a == best else _fmt(a, b) for a, b in zip(means, hws)
-        ]
+            best[column] = means == (means.max() if m.higher_is_better else means.min())
     if suite.search is not None:
         for col in SEARCH_COLUMNS:
-            table[col] = [f"{v:.4g}" if isinstance(v, float) else v for v in board[col]]
-    env = (run_info or {}).get("environment", {})
+            table[col] = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in board[col]]
+            best[col] = False
+    return table, best
+
+
+def header_items(suite: Suite, run_info: dict | None) -> list[str]:
+    """What a reader needs to cite the table: protocol, statistics, environment (Markdown inline syntax)."""
+    info = run_info or {}
+    env = info.get("environment", {})
     protocols = sorted({getattr(DATASETS.get(d)(), "protocol", "") or d for d in _datasets(suite)})
+    cuda = f", CUDA {env['cuda']}" if env.get("cuda") else ""
+    return [
+        f"suite hash `{info.get('suite_hash', suite.suite_hash())}`; {len(suite.cells())} cells x "
+        f"{len(suite.seeds)} seeds; budget {suite.budget.steps} steps, evaluation every {suite.budget.eval_every}",
+        "statistics: mean ± half-width of the 95% Student-t interval over the seeds of complete trials; "
+        "diverged, pruned and failed trials are excluded from the means and counted in their columns",
+        f"V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
+        "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better, best in bold",
+        f"data: {'; '.join(protocols)}",
+        *([_search_line(suite)] if suite.search is not None else []),
+        f"environment: ganbench {env.get('ganbench_version', '?')} (commit `{(env.get('git_commit') or '?')[:12]}`), "
+        f"torch {env.get('torch', '?')}{cuda}, ray {env.get('ray', '?')}, optuna {env.get('optuna', '?')}, "
+        f"python {env.get('python', '?')}; {env.get('device_name', '?')}, {env.get('cpu_count', '?')} CPUs; "
+        f"run started {info.get('started_at', '?')[:16].replace('T', ' ')} UTC",
+    ]
+
+
+def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_info: dict | None) -> str:
+    table, best = display_table(board, metrics, suite)
+    table = table.mask(best, "**" + table + "**")
     lines = [
         f"# Leaderboard: {suite.name}",
         "",
         *([suite.description, ""] if suite.description else []),
-        f"- suite hash `{(run_info or {}).get('suite_hash', suite.suite_hash())}`; {len(suite.cells())} cells x "
-        f"{len(suite.seeds)} seeds; budget {suite.budget.steps} steps, evaluation every {suite.budget.eval_every}",
-        f"- statistics: mean ± half-width of the 95% Student-t interval over the seeds of complete trials; "
-        f"diverged and failed trials are excluded from the means and counted in their columns",
-        f"- V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
-        f"(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better, best in bold",
-        f"- data: {'; '.join(protocols)}",
-        *([_search_line(suite)] if suite.search is not None else []),
-        f"- environment: ganbench {env.get('ganbench_version', '?')} (commit {env.get('git_commit', '?')[:12] or '?'}), "
-        f"torch {env.get('torch', '?')}, ray {env.get('ray', '?')}, python {env.get('python', '?')}; "
-        f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        *[f"- {item}" for item in header_items(suite, run_info)],
         "",
         table.to_markdown(index=False),
         "",
@@ -147,25 +170,41 @@ def _as_searched(suite: Suite, key: str, value):
 def _search_line(suite: Suite) -> str:
     s = suite.search
     assert s is not None
-    return (f"- search: an Optuna study per cell, {s.n_trials} trials each ({s.sampler} sampler, {s.pruner} pruner, "
+    return (f"search: an Optuna study per cell, {s.n_trials} trials each ({s.sampler} sampler, {s.pruner} pruner, "
             f"training seed {s.seed}), objective {s.objective.metric} ({s.objective.resolved_direction()}); "
             f"objective_best/median/worst are over each cell's complete search trials; the metric columns are "
-            f"the best parameters re-run on seeds {s and suite.seeds}")
+            f"the best parameters re-run on seeds {suite.seeds}")
 
 
 def _datasets(suite: Suite) -> list[str]:
     return list(suite.grid.get("dataset", [suite.params.get("dataset")]))
 
 
-def write_report(folder: Path) -> Path:
-    """(Re)build leaderboard.csv and leaderboard.md from the folder's suite.yaml and trials.parquet."""
+def write_report(folder: Path, formats: tuple[str, ...] = ()) -> Path:
+    """(Re)build every table and plot from the folder's suite.yaml, trials and curves alone.
+
+    Always: leaderboard.csv, .md, .html, the plots and, for a search, the budget views;
+    ``formats`` adds "latex" (leaderboard.tex) and "jsonl" (leaderboard.jsonl).
+    """
+    from ganbench.plots import write_plots  # matplotlib only when reporting
+
     folder = Path(folder)
     suite = load_suite(folder / "suite.yaml")
     trials = ResultsStore(folder).trials_frame()
     if trials.empty:
         raise FileNotFoundError(f"{folder}: no trials recorded yet (trials.parquet is missing or empty)")
+    run_info = read_run_info(folder)
     board, metrics = leaderboard(trials, suite)
+    table, best = display_table(board, metrics, suite)
     atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
-    atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, read_run_info(folder)))
-    write_budget_views(folder, trials, suite)
+    atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info))
+    images = write_budget_views(folder, trials, suite) + write_plots(folder)
+    pngs = [p for p in images if p.suffix == ".png"]
+    page = to_html(f"Leaderboard: {suite.name}", suite.description, header_items(suite, run_info), table, best, pngs)
+    atomic_write_text(folder / "leaderboard.html", page)
+    if "latex" in formats:
+        caption = f"{suite.name}: mean ± 95% interval over {len(suite.seeds)} seeds ({suite.budget.steps} steps)."
+        atomic_write_text(folder / "leaderboard.tex", to_latex(table, best, caption, f"tab:{suite.name}"))
+    if "jsonl" in formats:
+        atomic_write_text(folder / "leaderboard.jsonl", to_jsonl(board))
     return folder / "leaderboard.md"

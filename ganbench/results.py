@@ -6,6 +6,7 @@ Layout of ``results/<suite>/``::
     run.json          suite hash, environment, command, times
     trials.parquet    one row per trial (identity, status, final metrics, throughput, environment)
     curves.parquet    one row per (trial, step, metric): long format
+    samples/<trial_id>.npz  generated points at each evaluation (toy data only)
     leaderboard.csv/.md  one row per cell (written by ganbench.report)
 """
 from __future__ import annotations
@@ -16,12 +17,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 import yaml
 
 #: trials in these states are finished: a rerun does not redo them
 FINISHED = ("complete", "diverged", "pruned")
 CURVE_COLUMNS = ["trial_id", "step", "metric", "value"]
+SAMPLES_DIR = "samples"
 
 
 _UMASK = os.umask(0)
@@ -63,8 +66,17 @@ class ResultsStore:
     def finished_ids(self) -> set[str]:
         return {r["trial_id"] for r in self.rows if r["status"] in FINISHED}
 
-    def add(self, row: dict, curves: list[tuple]) -> None:
-        """Record a trial, replacing an earlier attempt of the same trial (e.g. a failed one)."""
+    def add(self, row: dict, curves: list[tuple], snapshots: list[tuple[int, np.ndarray]] = ()) -> None:
+        """Record a trial, replacing an earlier attempt of the same trial (e.g. a failed one).
+
+        ``snapshots`` (step, generated points) go to samples/<trial_id>.npz, one file per trial
+        so a large sweep never rewrites them.
+        """
+        if len(snapshots):
+            steps = np.array([s for s, _ in snapshots], dtype=np.int64)
+            points = np.stack([p for _, p in snapshots]).astype(np.float32)
+            atomic_write(self.folder / SAMPLES_DIR / f"{row['trial_id']}.npz",
+                         lambda tmp: _save_npz(tmp, steps=steps, points=points))
         self.rows = [r for r in self.rows if r["trial_id"] != row["trial_id"]] + [row]
         self.curves = [c for c in self.curves if c[0] != row["trial_id"]] + list(curves)
         self.flush()
@@ -79,6 +91,20 @@ class ResultsStore:
         trials, curves = self.trials_frame(), self.curves_frame()
         atomic_write(self.curves_path, lambda tmp: curves.to_parquet(tmp, index=False))
         atomic_write(self.trials_path, lambda tmp: trials.to_parquet(tmp, index=False))
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.savez would append .npz to the temp name
+        np.savez_compressed(f, **arrays)
+
+
+def read_snapshots(folder: Path, trial_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(steps, points[n_evals, n, dim]) saved for a trial, or None."""
+    path = Path(folder) / SAMPLES_DIR / f"{trial_id}.npz"
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return data["steps"], data["points"]
 
 
 def write_suite(folder: Path, suite_dump: dict, run_info: dict) -> None:

@@ -34,7 +34,8 @@ def prepare_folder(suite: Suite, out: Path, fresh: bool) -> None:
 
 
 def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concurrent: int | None = None,
-              fresh: bool = False, storage: str | None = None, console: Console | None = None) -> Path:
+              fresh: bool = False, storage: str | None = None, formats: tuple[str, ...] = (),
+              console: Console | None = None) -> Path:
     """Run every unfinished trial of ``suite`` into ``out``; return the leaderboard's path."""
     from ganbench.plan import GridPlan, SearchPlan  # Ray imports only when running
     from ganbench.runner import RayOptions, run_jobs, start_ray
@@ -70,12 +71,12 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
         def record(job, result: dict) -> None:
             row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(), **environment}
             plan.annotate(job, row)
-            store.add(row, result["curves"])
+            store.add(row, result["curves"], result.get("snapshots", ()))
             plan.finished(job, row)
             progress.finished(job, row)
 
         run_jobs(plan.next_job, suite.axes(), opts, on_start=progress.started, on_result=record)
-    board = write_report(out)
+    board = write_report(out, formats)
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
 

@@ -5,10 +5,12 @@ test can too. ``on_eval`` lets a caller watch each evaluation and stop early (pr
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -21,6 +23,9 @@ from ganbench.metrics.convergence import grad_norm, steps_to_threshold
 from ganbench.metrics.throughput import peak_memory_mb
 from ganbench.registry import DATASETS, MODELS
 
+#: generated points kept per evaluation for pictures of toy data (mode collapse as it happens)
+SNAPSHOT_SIZE = 512
+
 #: an evaluation callback: (step, metrics) -> True to stop the trial (it is then "pruned")
 EvalCallback = Callable[[int, dict[str, float]], Optional[bool]]
 
@@ -30,6 +35,8 @@ class TrainResult:
     status: str  # "complete" | "diverged" | "pruned"
     metrics: dict[str, float]  # the last evaluation's metrics plus throughput
     curves: list[tuple[int, str, float]] = field(default_factory=list)  # (step, metric, value)
+    #: for low-dimensional (toy) data: (step, the first SNAPSHOT_SIZE generated points) per evaluation
+    snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
     steps_done: int = 0
     message: str = ""
 
@@ -110,6 +117,7 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
     eval_rng = torch.Generator()
     k, m, batch = cfg.d_steps_per_g_step, cfg.g_steps_per_d_step, cfg.batch_size
     curves: list[tuple[int, str, float]] = []
+    snapshots: list[tuple[int, np.ndarray]] = []
     metrics: dict[str, float] = {}
     finite = torch.ones((), dtype=torch.bool, device=gan.device)
     status, message, eval_time, step = "complete", "", 0.0, 0
@@ -134,7 +142,9 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
         if not bool(finite):
             status, message = "diverged", f"loss became NaN/inf by step {step}"
             break
-        metrics = evaluate(gan, cfg, eval_rng.manual_seed(cfg.seed + 2**31))
+        metrics, fake = evaluate(gan, cfg, eval_rng.manual_seed(cfg.seed + 2**31))
+        if math.prod(gan.data.shape) <= 2:
+            snapshots.append((step, fake[:SNAPSHOT_SIZE].detach().flatten(1).float().cpu().numpy()))
         metrics["grad_norm_d"] = float(grad_d)
         metrics["grad_norm_g"] = float(grad_norm(gan.G.parameters()))
         curves += [(step, name, value) for name, value in metrics.items()]
@@ -158,5 +168,5 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
         wall_s=wall,
         eval_frac=eval_time / wall,
     )
-    return TrainResult(status, metrics, curves, steps_done, message)
+    return TrainResult(status, metrics, curves, snapshots, steps_done, message)
 

@@ -53,14 +53,15 @@ def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: 
         result = train(cfg, on_eval=on_eval)
         row.update(status=result.status, message=result.message, steps_done=result.steps_done, **result.metrics)
         curves = [(row["trial_id"], step, name, value) for step, name, value in result.curves]
+        snapshots = result.snapshots
     except Exception as err:  # the sweep goes on; the row keeps the reason
         row.update(status="failed", message=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=5)}",
                    steps_done=0, wall_s=time.perf_counter() - t0)
-        curves = []
+        curves, snapshots = [], []
     row.update(worker_environment(resolve_device(cfg.device)))
     row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)
     _log_execution(row)
-    return {"row": row, "curves": curves}
+    return {"row": row, "curves": curves, "snapshots": snapshots}
 
 
 def _log_execution(row: dict) -> None:
