@@ -150,7 +150,8 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
         curves += [(step, name, value) for name, value in metrics.items()]
         gan.G.train(), gan.D.train()
         eval_time += time.perf_counter() - t0
-        if on_eval is not None and on_eval(step, metrics):
+        # the last evaluation is reported but never pruned: stopping there saves nothing
+        if on_eval is not None and on_eval(step, metrics) and step < cfg.steps:
             status, message = "pruned", f"stopped at step {step} by the evaluation callback"
             break
 

@@ -64,6 +64,11 @@ def test_callback_that_asks_to_stop_prunes_the_trial():
     assert result.status == "pruned" and seen == [20, 40] and result.steps_done == 40
 
 
+def test_a_stop_request_at_the_last_evaluation_leaves_the_trial_complete():
+    result = train(cfg(), on_eval=lambda step, metrics: step == 60)
+    assert result.status == "complete" and result.steps_done == 60
+
+
 def test_steps_to_threshold_is_the_first_eval_reaching_the_target():
     result = train(cfg(target=Target(metric="high_quality_frac", value=0.0)))
     assert result.metrics["steps_to_threshold"] == 20  # any value reaches 0

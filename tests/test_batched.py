@@ -1,0 +1,81 @@
+"""Batched trials: each stacked trial trains as it would alone; divergence stays in its own slice."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ganbench.batched import stacked_forward, train_batched
+from ganbench.config import TrialConfig
+from ganbench.train import train
+
+
+def cfg(**kw) -> TrialConfig:
+    base = dict(model="mlp", loss="nonsaturating", dataset="ring8", steps=5, eval_every=5,
+                batch_size=32, hidden=16, eval_samples=200, device="cpu")
+    return TrialConfig(**{**base, **kw})
+
+
+def trio(**kw) -> list[TrialConfig]:
+    return [cfg(seed=0, lr_d=1e-3, lr_g=1e-3, **kw),
+            cfg(seed=1, lr_d=3e-4, lr_g=2e-3, betas=(0.9, 0.99), **kw),
+            cfg(seed=7, lr_d=2e-3, lr_g=5e-4, betas_d=(0.0, 0.9), **kw)]
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan"])
+def test_each_batched_trial_matches_the_same_trial_trained_alone(loss):
+    cfgs = trio(loss=loss, steps=10)
+    results = train_batched(cfgs)
+    assert len(results) == 3
+    for c, batched in zip(cfgs, results):
+        alone = train(c)
+        assert batched.status == alone.status == "complete" and batched.steps_done == 10
+        assert [(s, n) for s, n, _ in batched.curves] == [(s, n) for s, n, _ in alone.curves]
+        for (_, name, got), (_, _, want) in zip(batched.curves, alone.curves):
+            if name in ("d_loss", "g_loss", "d_real_mean", "d_fake_mean", "modes_covered", "grad_norm_d"):
+                assert got == pytest.approx(want, rel=1e-4, abs=1e-5), name
+        assert len(batched.snapshots) == len(alone.snapshots) == 2
+        assert batched.metrics["batch_trials"] == 3
+        assert batched.metrics["samples_per_s"] == pytest.approx(batched.metrics["steps_per_s"] * 32 * 2)
+    # different seeds and learning rates really are different trials
+    assert results[0].metrics["d_loss"] != results[1].metrics["d_loss"]
+
+
+def test_a_diverging_trial_is_marked_and_frozen_while_the_others_complete():
+    cfgs = [cfg(seed=0, lr_d=1e-3), cfg(seed=1, lr_d=1e30, lr_g=1e30), cfg(seed=2, lr_d=1e-3)]
+    results = train_batched([c.model_copy(update=dict(steps=20, eval_every=10)) for c in cfgs])
+    assert [r.status for r in results] == ["complete", "diverged", "complete"]
+    assert "NaN" in results[1].message and results[1].steps_done == 10
+    for r in (results[0], results[2]):
+        assert r.steps_done == 20
+        assert all(math.isfinite(r.metrics[k]) for k in ("d_loss", "g_loss", "d_real_mean", "grad_norm_d"))
+    # the healthy trials are untouched by their diverging neighbour
+    alone = train(cfgs[2].model_copy(update=dict(steps=20, eval_every=10)))
+    assert results[2].metrics["d_loss"] == pytest.approx(alone.metrics["d_loss"], rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("change", [dict(hidden=32), dict(batch_size=16), dict(loss="hinge"), dict(steps=6)])
+def test_trials_of_different_shapes_are_refused(change):
+    with pytest.raises(ValueError, match="must share"):
+        train_batched([cfg(), cfg(seed=1, **change)])
+
+
+@pytest.mark.parametrize("option, name", [(dict(r1=1.0), "r1"), (dict(loss="wgan-gp"), "wgan-gp"),
+                                          (dict(optimizer="sgd"), "sgd"), (dict(d_maxout=5), "d_maxout"),
+                                          (dict(d_dropout=0.5), "d_dropout"), (dict(model="dirac"), "dirac")])
+def test_unsupported_options_are_refused_by_name(option, name):
+    with pytest.raises(ValueError, match=name):
+        train_batched([cfg(), cfg(seed=1, **option)])
+
+
+def test_stacked_forward_equals_each_module_alone_and_falls_back_to_vmap():
+    for make in (lambda: nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.2), nn.Linear(4, 2), nn.Unflatten(1, (1, 2))),
+                 lambda: nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Flatten(0))):
+        modules = [make() for _ in range(3)]
+        params = torch.func.stack_module_state(modules)[0]
+        x = torch.randn(3, 5, 3)
+        got = stacked_forward(modules[0])(params, x)
+        want = torch.stack([mod(xi) for mod, xi in zip(modules, x)])
+        torch.testing.assert_close(got, want)
