@@ -37,6 +37,8 @@ def parser() -> argparse.ArgumentParser:
     _add_suite_args(val)
     ls = sub.add_parser("list", help="list registered models, losses, datasets and metrics")
     ls.add_argument("kind", nargs="?", choices=sorted(REGISTRIES), help="one family (default: all)")
+    run.add_argument("--profile", action="store_true",
+                     help="trace the first trial with torch.profiler: <out>/profile/<trial_id>.json.gz and .txt")
     run.add_argument("--format", dest="formats", action="append", choices=EXTRA_FORMATS, default=[],
                      help="also write the leaderboard as LaTeX (booktabs) or JSON lines (repeatable)")
     rep = sub.add_parser("report", help="rebuild a results folder's tables and plots from its stored trials")
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
             board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
                               max_concurrent=args.max_concurrent, fresh=args.fresh, storage=args.storage,
-                              formats=tuple(args.formats), console=err)
+                              formats=tuple(args.formats), profile=args.profile, console=err)
             out.print(f"tables in {board.parent}: leaderboard.md/.csv/.html, trials.parquet, curves.parquet; "
                       f"plots in {board.parent / 'plots'}")
             print(board.read_text())

@@ -81,6 +81,13 @@ class ResultsStore:
         self.curves = [c for c in self.curves if c[0] != row["trial_id"]] + list(curves)
         self.flush()
 
+    def add_profile(self, trial_id: str, trace_gz: bytes, table: str) -> list[Path]:
+        """profile/<trial_id>.json.gz (open in Perfetto or chrome://tracing) and a summary table."""
+        folder = self.folder / "profile"
+        atomic_write(folder / f"{trial_id}.json.gz", lambda tmp: tmp.write_bytes(trace_gz))
+        atomic_write_text(folder / f"{trial_id}.txt", table + "\n")
+        return [folder / f"{trial_id}.json.gz", folder / f"{trial_id}.txt"]
+
     def trials_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
 

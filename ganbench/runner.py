@@ -35,13 +35,15 @@ class Job:
     label: str  # the cell it belongs to
     columns: dict[str, Any] = field(default_factory=dict)
     hook: Optional[PruneHook] = None
+    profile: bool = False  # trace this trial with torch.profiler (bench.py run --profile)
 
 
 @ray.remote
 def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str, hook: Optional[PruneHook],
-                dispatched_at: float) -> dict:
+                dispatched_at: float, profile: bool = False) -> dict:
     cfg = TrialConfig.model_validate_json(cfg_json)
-    out = run_trial(cfg, axes, num_threads, on_eval=hook, trial_id=trial_id, dispatched_at=dispatched_at)
+    out = run_trial(cfg, axes, num_threads, on_eval=hook, trial_id=trial_id, dispatched_at=dispatched_at,
+                    profile=profile)
     out["row"]["ray_node_id"] = ray.get_runtime_context().get_node_id()
     return out
 
@@ -110,7 +112,8 @@ def run_jobs(
             job = next_job()
             if job is None:
                 break
-            ref = task.remote(job.cfg.model_dump_json(), axes, threads, job.trial_id, job.hook, time.time())
+            ref = task.remote(job.cfg.model_dump_json(), axes, threads, job.trial_id, job.hook, time.time(),
+                              job.profile)
             in_flight[ref] = job
             on_start(job)
         if not in_flight:

@@ -35,7 +35,7 @@ def prepare_folder(suite: Suite, out: Path, fresh: bool) -> None:
 
 def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concurrent: int | None = None,
               fresh: bool = False, storage: str | None = None, formats: tuple[str, ...] = (),
-              console: Console | None = None) -> Path:
+              profile: bool = False, console: Console | None = None) -> Path:
     """Run every unfinished trial of ``suite`` into ``out``; return the leaderboard's path."""
     from ganbench.plan import GridPlan, SearchPlan  # Ray imports only when running
     from ganbench.runner import RayOptions, run_jobs, start_ray
@@ -72,13 +72,30 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
             row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(), **environment}
             plan.annotate(job, row)
             store.add(row, result["curves"], result.get("snapshots", ()))
+            if "profile" in result:
+                paths = store.add_profile(row["trial_id"], *result["profile"])
+                console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")
             plan.finished(job, row)
             progress.finished(job, row)
 
-        run_jobs(plan.next_job, suite.axes(), opts, on_start=progress.started, on_result=record)
+        run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
+                 on_start=progress.started, on_result=record)
     board = write_report(out, formats)
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
+
+
+def _first_profiled(next_job):
+    """Mark the first job of the sweep for torch.profiler (--profile)."""
+    state = {"first": True}
+
+    def wrapped():
+        job = next_job()
+        if job is not None and state.pop("first", False):
+            job.profile = True
+        return job
+
+    return wrapped
 
 
 def _resume_storage(out: Path, storage: str | None) -> str | None:

@@ -107,8 +107,12 @@ def g_step(gan: GAN, z: Tensor) -> Tensor:
     return loss.detach()
 
 
-def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
-    """Run Algorithm 1 for ``cfg.steps`` iterations, evaluating every ``cfg.eval_every``."""
+def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) -> TrainResult:
+    """Run Algorithm 1 for ``cfg.steps`` iterations, evaluating every ``cfg.eval_every``.
+
+    ``profiler`` (a torch.profiler.profile) is stepped once per iteration, so its schedule
+    picks which iterations are traced.
+    """
     start = time.perf_counter()
     gan = build(cfg)
     # Separate streams: training draws never depend on how often we evaluate, and every
@@ -135,6 +139,8 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None) -> TrainResult:
             g_loss = g_step(gan, z)
         # Accumulate on device; read only at evaluation (no host sync per step).
         finite &= torch.isfinite(d_loss) & torch.isfinite(g_loss)
+        if profiler is not None:
+            profiler.step()
         if not evaluating:
             continue
 

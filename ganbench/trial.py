@@ -36,7 +36,7 @@ def identity(cfg: TrialConfig, axes: list[str], trial_id: str | None = None) -> 
 
 
 def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: EvalCallback | None = None,
-              trial_id: str | None = None, dispatched_at: float | None = None) -> dict:
+              trial_id: str | None = None, dispatched_at: float | None = None, profile: bool = False) -> dict:
     """Train one config; never raises: a crash becomes a row with status 'failed' and its message.
 
     ``dispatched_at`` (time.time() when the driver submitted it) gives ``queue_s``, the
@@ -50,18 +50,49 @@ def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: 
     t0 = time.perf_counter()
     row = identity(cfg, axes, trial_id)
     try:
-        result = train(cfg, on_eval=on_eval)
+        if profile:
+            result, trace = _profiled(cfg, on_eval)
+        else:
+            result, trace = train(cfg, on_eval=on_eval), None
         row.update(status=result.status, message=result.message, steps_done=result.steps_done, **result.metrics)
         curves = [(row["trial_id"], step, name, value) for step, name, value in result.curves]
         snapshots = result.snapshots
     except Exception as err:  # the sweep goes on; the row keeps the reason
         row.update(status="failed", message=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=5)}",
                    steps_done=0, wall_s=time.perf_counter() - t0)
-        curves, snapshots = [], []
+        curves, snapshots, trace = [], [], None
     row.update(worker_environment(resolve_device(cfg.device)))
     row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)
     _log_execution(row)
-    return {"row": row, "curves": curves, "snapshots": snapshots}
+    out = {"row": row, "curves": curves, "snapshots": snapshots}
+    if profile and trace is not None:
+        out["profile"] = trace
+    return out
+
+
+#: iterations the profiler skips, warms up on, then records (a short window keeps the trace small)
+PROFILE_SCHEDULE = {"wait": 10, "warmup": 5, "active": 20, "repeat": 1}
+
+
+def _profiled(cfg: TrialConfig, on_eval: EvalCallback | None):
+    """Train under torch.profiler; return the result and (gzipped Chrome trace, summary table)."""
+    import gzip
+    import tempfile
+
+    from torch.profiler import ProfilerActivity, profile, schedule
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "trace.json")
+        with profile(activities=activities, schedule=schedule(**PROFILE_SCHEDULE),
+                     on_trace_ready=lambda p: p.export_chrome_trace(path)) as prof:
+            result = train(cfg, on_eval=on_eval, profiler=prof)
+        if not os.path.exists(path):  # fewer iterations than the schedule's window
+            return result, None
+        with open(path, "rb") as f:
+            trace = gzip.compress(f.read())
+    table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30)
+    return result, (trace, table)
 
 
 def _log_execution(row: dict) -> None:
