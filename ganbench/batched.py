@@ -40,10 +40,9 @@ from torch.func import functional_call, stack_module_state
 
 from ganbench.config import TrialConfig
 from ganbench.evaluate import evaluate
-from ganbench.metrics import Metric, metric
+from ganbench.metrics import metric
 from ganbench.metrics.convergence import steps_to_threshold
 from ganbench.metrics.throughput import peak_memory_mb
-from ganbench.registry import METRICS
 from ganbench.train import SNAPSHOT_SIZE, TrainResult, build
 
 SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan")
@@ -56,14 +55,6 @@ SHARED_KEYS = (
 
 #: a batched evaluation callback: (trial index, step, metrics) -> True to stop that trial ("pruned")
 BatchEvalCallback = Callable[[int, int, dict[str, float]], Optional[bool]]
-
-if "batch_trials" not in METRICS:
-    METRICS.add(
-        "batch_trials",
-        Metric("batch_trials", "throughput", None, "trials", "trials trained together as one stacked model"),
-        "trials trained together as one stacked model",
-    )
-
 
 def check_batchable(cfgs: Sequence[TrialConfig]) -> None:
     """Raise ValueError unless every config is supported and all share the stacked shapes."""

@@ -33,9 +33,9 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("loss", ["nonsaturating", "wgan"])
-def test_each_batched_trial_matches_the_same_trial_trained_alone(loss):
-    cfgs = trio(loss=loss, steps=6, eval_every=3)
+@pytest.mark.parametrize("loss, k, m", [("nonsaturating", 1, 1), ("wgan", 3, 1), ("lsgan", 1, 2)])
+def test_each_batched_trial_matches_the_same_trial_trained_alone(loss, k, m):
+    cfgs = trio(loss=loss, steps=6, eval_every=3, d_steps_per_g_step=k, g_steps_per_d_step=m)
     results = train_batched(cfgs)
     assert len(results) == 3
     for c, batched in zip(cfgs, results):
@@ -47,7 +47,7 @@ def test_each_batched_trial_matches_the_same_trial_trained_alone(loss):
                 assert got == pytest.approx(want, rel=1e-4, abs=1e-5), name
         assert len(batched.snapshots) == len(alone.snapshots) == 2
         assert batched.metrics["batch_trials"] == 3
-        assert batched.metrics["samples_per_s"] == pytest.approx(batched.metrics["steps_per_s"] * 32 * 2)
+        assert batched.metrics["samples_per_s"] == pytest.approx(batched.metrics["steps_per_s"] * 32 * (k + m))
     # different seeds and learning rates really are different trials
     assert results[0].metrics["d_loss"] != results[1].metrics["d_loss"]
 
@@ -63,6 +63,19 @@ def test_a_diverging_trial_is_marked_and_frozen_while_the_others_complete():
     # the healthy trials are untouched by their diverging neighbour
     alone = train(cfgs[2].model_copy(update=dict(steps=20, eval_every=10)))
     assert results[2].metrics["d_loss"] == pytest.approx(alone.metrics["d_loss"], rel=1e-4, abs=1e-5)
+
+
+def test_an_evaluation_callback_prunes_one_trial_and_leaves_the_others():
+    calls = []
+
+    def on_eval(i, step, metrics):
+        calls.append((i, step))
+        return i == 1
+
+    results = train_batched(trio(steps=6, eval_every=3), on_eval=on_eval)
+    assert [r.status for r in results] == ["complete", "pruned", "complete"]
+    assert results[1].steps_done == 3 and results[0].steps_done == 6
+    assert calls == [(0, 3), (1, 3), (2, 3), (0, 6), (2, 6)]
 
 
 @pytest.mark.parametrize("change", [dict(hidden=32), dict(batch_size=16), dict(loss="hinge"), dict(steps=6)])

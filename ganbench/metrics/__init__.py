@@ -50,6 +50,7 @@ _define("steps_per_s", "throughput", True, "1/s", "Algorithm 1 iterations (k D-s
 _define("peak_mem_mb", "throughput", False, "MB", "peak memory: CUDA max allocated, else the worker's peak RSS")
 _define("wall_s", "throughput", False, "s", "trial wall time, training and evaluation")
 _define("queue_s", "throughput", False, "s", "scheduling overhead: seconds from the driver's dispatch to the trial's start")
+_define("batch_trials", "throughput", None, "trials", "trials trained together as one stacked model (1: alone)")
 _define("eval_frac", "throughput", False, "fraction", "share of the trial's wall time spent evaluating")
 
 

@@ -1,0 +1,82 @@
+"""Trials/hour of a toy suite against --max-concurrent, on this machine and on a 3-node
+ray.cluster_utils.Cluster, plus the wall time of the issue-3 example suite (suites/ring-losses.yaml).
+
+    python benchmarks/scaling.py [--steps 500] [--out results/benchmarks] [--skip-example]
+
+Every configuration runs the same suite into a fresh temporary folder, one after the other in
+one process, so the numbers are side by side.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import report  # noqa: E402
+
+from ganbench.suite import load_suite, validate_suite  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def toy_suite(steps: int):
+    return validate_suite({
+        "name": "scaling", "seeds": [0, 1, 2, 3], "budget": {"steps": steps, "eval_every": steps},
+        "grid": {"model": ["mlp"], "loss": ["nonsaturating", "hinge"], "dataset": ["ring8"]},
+        "params": {"batch_size": 128, "hidden": 64, "eval_samples": 1000},
+    })
+
+
+def timed_run(suite, **kw) -> float:
+    from ganbench.sweep import run_suite
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run_suite(suite, Path(tmp) / "out", **kw)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    import ray
+    from ray.cluster_utils import Cluster
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+    ap.add_argument("--skip-example", action="store_true", help="skip the ring-losses wall time (about 3 minutes)")
+    args = ap.parse_args()
+    suite = toy_suite(args.steps)
+    n = len(suite.trial_configs())
+    rows = []
+    from ganbench.runner import start_ray
+
+    start_ray(None)  # started once: the runs below measure scheduling, not Ray's start-up
+    for limit in (1, 2):
+        wall = timed_run(suite, max_concurrent=limit)
+        rows.append({"where": "local Ray", "max_concurrent": limit, "trials": n, "wall_s": wall,
+                     "trials_per_hour": n / wall * 3600})
+    if not args.skip_example:
+        wall = timed_run(load_suite(ROOT / "suites/ring-losses.yaml"))
+        rows.append({"where": "local Ray: ring-losses example", "max_concurrent": 2, "trials": 18, "wall_s": wall,
+                     "trials_per_hour": 18 / wall * 3600})
+    ray.shutdown()
+    # three nodes on one machine: the same 2 cores, split 1 + 1 + 1 (head, two workers): overhead, not speed
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    for _ in range(2):
+        cluster.add_node(num_cpus=1)
+    try:
+        ray.init(address=cluster.address)
+        wall = timed_run(suite, address=cluster.address)
+        rows.append({"where": "3-node Cluster (1 CPU each)", "max_concurrent": 3, "trials": n, "wall_s": wall,
+                     "trials_per_hour": n / wall * 3600})
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    report(rows, f"trials/hour, {n} trials of {args.steps} steps", args.out, "scaling")
+
+
+if __name__ == "__main__":
+    main()
