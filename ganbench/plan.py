@@ -28,8 +28,9 @@ class GridPlan:
         self.total = len(suite.cells()) * self.per_cell
         jobs = [Job(suite.config(cell, seed), suite.config(cell, seed).config_hash(), suite.cell_label(cell),
                     {"phase": "grid"}) for cell in suite.cells() for seed in suite.seeds]
-        self.todo = [j for j in jobs if j.trial_id not in finished]
-        self.already_done = self.total - len(self.todo)
+        todo = [j for j in jobs if j.trial_id not in finished]
+        self.already_done = self.total - len(todo)
+        self.todo = _batches(todo, suite.execution.batch_trials)
         self.todo.reverse()
 
     def next_job(self) -> Optional[Job]:
@@ -40,6 +41,20 @@ class GridPlan:
 
     def finished(self, job: Job, row: dict) -> None:
         pass
+
+
+def _batches(jobs: list[Job], size: int) -> list[Job]:
+    """Up to ``size`` jobs of the same cell as one batch job (stacked training); size 1: as they are."""
+    if size == 1:
+        return jobs
+    out: list[Job] = []
+    for label in dict.fromkeys(j.label for j in jobs):
+        mine = [j for j in jobs if j.label == label]
+        for i in range(0, len(mine), size):
+            chunk = mine[i:i + size]
+            out.append(chunk[0] if len(chunk) == 1 else Job(chunk[0].cfg, "+".join(j.trial_id for j in chunk), label,
+                                                            members=chunk))
+    return out
 
 
 def search_trial_id(study: str, number: int, config_hash: str) -> str:

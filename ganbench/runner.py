@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 import ray
 
 from ganbench.config import TrialConfig
-from ganbench.trial import identity, run_trial
+from ganbench.trial import identity, run_trial, run_trial_batch
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Job:
     columns: dict[str, Any] = field(default_factory=dict)
     hook: Optional[PruneHook] = None
     profile: bool = False  # trace this trial with torch.profiler (bench.py run --profile)
+    members: list["Job"] = field(default_factory=list)  # a batch: these trials trained as one stacked model
 
 
 @ray.remote
@@ -46,6 +47,17 @@ def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str,
                     profile=profile)
     out["row"]["ray_node_id"] = ray.get_runtime_context().get_node_id()
     return out
+
+
+@ray.remote
+def _batch_task(cfg_jsons: list[str], axes: list[str], num_threads: int, trial_ids: list[str],
+                dispatched_at: float) -> list[dict]:
+    cfgs = [TrialConfig.model_validate_json(c) for c in cfg_jsons]
+    outs = run_trial_batch(cfgs, axes, num_threads, trial_ids, dispatched_at)
+    node = ray.get_runtime_context().get_node_id()
+    for out in outs:
+        out["row"]["ray_node_id"] = node
+    return outs
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,8 @@ def run_jobs(
     flight and ``next_job`` has nothing. A worker or node that dies is retried by Ray
     (``max_retries``); one that still fails becomes a 'failed' row so the sweep goes on.
     """
-    task = _trial_task.options(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, max_retries=opts.max_retries)
+    resources = dict(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, max_retries=opts.max_retries)
+    task, batch_task = _trial_task.options(**resources), _batch_task.options(**resources)
     threads = max(1, int(opts.num_cpus))
     in_flight: dict[ray.ObjectRef, Job] = {}
     limit = capacity(opts)
@@ -112,20 +125,27 @@ def run_jobs(
             job = next_job()
             if job is None:
                 break
-            ref = task.remote(job.cfg.model_dump_json(), axes, threads, job.trial_id, job.hook, time.time(),
-                              job.profile)
+            if job.members:
+                ref = batch_task.remote([m.cfg.model_dump_json() for m in job.members], axes, threads,
+                                        [m.trial_id for m in job.members], time.time())
+            else:
+                ref = task.remote(job.cfg.model_dump_json(), axes, threads, job.trial_id, job.hook, time.time(),
+                                  job.profile)
             in_flight[ref] = job
-            on_start(job)
+            for member in job.members or [job]:
+                on_start(member)
         if not in_flight:
             return
         done, _ = ray.wait(list(in_flight), num_returns=1)
         for ref in done:
             job = in_flight.pop(ref)
+            members = job.members or [job]
             try:
-                out = ray.get(ref)
+                outs = ray.get(ref)
+                outs = outs if job.members else [outs]
             except (ray.exceptions.RayError, OSError) as err:
-                row = {**identity(job.cfg, axes, job.trial_id), "status": "failed", "steps_done": 0,
-                       "message": _failure_message(err)}
-                out = {"row": row, "curves": []}
-            out["row"].update(job.columns)
-            on_result(job, out)
+                outs = [{"row": {**identity(m.cfg, axes, m.trial_id), "status": "failed", "steps_done": 0,
+                                 "message": _failure_message(err)}, "curves": []} for m in members]
+            for member, out in zip(members, outs):
+                out["row"].update(member.columns)
+                on_result(member, out)

@@ -38,6 +38,11 @@ class Resources(BaseModel):
     num_gpus: float = Field(0.0, ge=0, description="GPUs per trial; fractions let trials share a GPU")
 
 
+class Execution(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    batch_trials: int = Field(1, ge=1, description="train up to M seeds of a grid cell as one stacked model (mlp)")
+
+
 class Suite(BaseModel):
     """A study: grid x seeds, fixed params, budget and resources per trial."""
 
@@ -52,6 +57,7 @@ class Suite(BaseModel):
     target: Optional[Target] = None
     search: Optional[Search] = Field(None, description="an Optuna study per cell instead of fixed params")
     max_retries: int = Field(2, ge=0, description="times Ray reruns a trial whose worker or node died")
+    execution: Execution = Field(default_factory=Execution, description="how trials are packed onto workers")
 
     @field_validator("seeds")
     @classmethod
@@ -83,7 +89,10 @@ class Suite(BaseModel):
         return TrialConfig(**{**params, **self.budget.model_dump(), "target": self.target, **cell}, seed=seed)
 
     def suite_hash(self) -> str:
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        dump = self.model_dump(mode="json")
+        if self.execution == Execution():  # added later: default settings keep earlier runs' hashes
+            dump.pop("execution")
+        blob = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -132,7 +141,7 @@ def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
     problems = _check_keys(suite) + _check_search_keys(suite)
     problems += _check_trials(suite, known_params_only=bool(problems))
     if not problems:
-        problems = _check_search_values(suite)
+        problems = _check_search_values(suite) + _check_batching(suite)
     if problems:
         raise SuiteError(_format(source, problems))
     return suite
@@ -195,6 +204,23 @@ def _check_keys(suite: Suite) -> list[str]:
     for axis in ("model", "loss", "dataset"):
         if axis not in suite.grid and axis not in suite.params:
             problems.append(f"grid.{axis}: required key is missing (set it in grid or params)")
+    return problems
+
+
+def _check_batching(suite: Suite) -> list[str]:
+    """Stacked training supports a subset of options; say which one blocks it before anything runs."""
+    if suite.execution.batch_trials == 1:
+        return []
+    if suite.search is not None:
+        return ["execution.batch_trials: applies to grid suites; a search asks for its trials one at a time"]
+    from ganbench.batched import check_batchable
+
+    problems = []
+    for cell in suite.cells():
+        try:
+            check_batchable([suite.config(cell, seed) for seed in suite.seeds])
+        except ValueError as err:
+            problems.append(f"execution.batch_trials: cell {suite.cell_label(cell)}: {err}")
     return problems
 
 

@@ -12,7 +12,7 @@ import torch
 
 from ganbench.config import TrialConfig
 from ganbench.environment import worker_environment
-from ganbench.train import EvalCallback, resolve_device, train
+from ganbench.train import EvalCallback, TrainResult, resolve_device, train
 
 STATUSES = ("complete", "diverged", "pruned", "failed")
 
@@ -46,28 +46,56 @@ def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: 
     # Ray reuses worker processes: pin torch's threads to this trial's CPU share.
     torch.set_num_threads(max(1, num_threads))
     started = datetime.now(timezone.utc)
-    queue_s = max(0.0, started.timestamp() - dispatched_at) if dispatched_at else float("nan")
     t0 = time.perf_counter()
-    row = identity(cfg, axes, trial_id)
+    trace = None
     try:
         if profile:
             result, trace = _profiled(cfg, on_eval)
         else:
-            result, trace = train(cfg, on_eval=on_eval), None
-        row.update(status=result.status, message=result.message, steps_done=result.steps_done, **result.metrics)
-        curves = [(row["trial_id"], step, name, value) for step, name, value in result.curves]
-        snapshots = result.snapshots
+            result = train(cfg, on_eval=on_eval)
     except Exception as err:  # the sweep goes on; the row keeps the reason
-        row.update(status="failed", message=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=5)}",
-                   steps_done=0, wall_s=time.perf_counter() - t0)
-        curves, snapshots, trace = [], [], None
-    row.update(worker_environment(resolve_device(cfg.device)))
-    row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)
-    _log_execution(row)
-    out = {"row": row, "curves": curves, "snapshots": snapshots}
-    if profile and trace is not None:
+        result = _failed(err, time.perf_counter() - t0)
+    out = _output(cfg, axes, trial_id, result, started, dispatched_at)
+    if trace is not None:
         out["profile"] = trace
     return out
+
+
+def run_trial_batch(cfgs: list[TrialConfig], axes: list[str], num_threads: int = 1,
+                    trial_ids: list[str] | None = None, dispatched_at: float | None = None) -> list[dict]:
+    """Train same-shaped trials as one stacked model (``execution.batch_trials``); one output per trial.
+
+    Never raises: a crash fails every trial of the batch, each row keeping the message.
+    """
+    from ganbench.batched import train_batched
+
+    torch.set_num_threads(max(1, num_threads))
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    try:
+        results = train_batched(cfgs)
+    except Exception as err:
+        results = [_failed(err, time.perf_counter() - t0)] * len(cfgs)
+    ids = trial_ids or [None] * len(cfgs)
+    return [_output(cfg, axes, tid, result, started, dispatched_at) for cfg, tid, result in zip(cfgs, ids, results)]
+
+
+def _failed(err: Exception, wall_s: float) -> TrainResult:
+    message = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=5)}"
+    return TrainResult("failed", {"wall_s": wall_s}, message=message)
+
+
+def _output(cfg: TrialConfig, axes: list[str], trial_id: str | None, result: TrainResult, started: datetime,
+            dispatched_at: float | None) -> dict:
+    """The trials-table row, curves and snapshots of one finished (or failed) trial."""
+    row = identity(cfg, axes, trial_id)
+    row.update(status=result.status, message=result.message, steps_done=result.steps_done, **result.metrics)
+    row.update(worker_environment(resolve_device(cfg.device)))
+    queue_s = max(0.0, started.timestamp() - dispatched_at) if dispatched_at else float("nan")
+    row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)
+    _log_execution(row)
+    curves = [(row["trial_id"], step, name, value) for step, name, value in result.curves]
+    return {"row": row, "curves": curves, "snapshots": result.snapshots}
 
 
 #: iterations the profiler skips, warms up on, then records (a short window keeps the trace small)

@@ -151,3 +151,24 @@ def test_overrides_apply_before_validation(tmp_path):
     assert suite.budget.steps == 7 and suite.trial_configs()[0].lr_g == 0.5
     with pytest.raises(SuiteError, match="expected KEY.PATH=VALUE"):
         load_suite(path, ["budget.steps"])
+
+
+def test_batching_is_checked_before_running_and_groups_seeds_of_a_cell():
+    from ganbench.plan import GridPlan
+
+    raw = with_(execution={"batch_trials": 2})
+    suite = validate_suite(raw)
+    assert suite.suite_hash() != validate_suite(GOOD).suite_hash()
+    jobs = GridPlan(suite, []).todo
+    assert len(jobs) == 4 and all(len(j.members) == 2 for j in jobs)  # 4 cells x 2 seeds, 2 per batch
+    assert all(len({m.label for m in j.members}) == 1 for j in jobs)
+    assert "d_maxout" in error(with_(execution={"batch_trials": 2}, params={"batch_size": 16, "d_maxout": 3}))
+    assert "execution.batch_trials" in error(with_(execution={"batch_trials": 0}))
+
+
+def test_default_execution_keeps_the_suite_hash_of_earlier_runs():
+    import json
+
+    published = ROOT / "results/ring-losses"
+    suite = load_suite(published / "suite.yaml")
+    assert suite.suite_hash() == json.loads((published / "run.json").read_text())["suite_hash"]
