@@ -62,6 +62,10 @@ def main() -> None:
         wall = timed_run(load_suite(ROOT / "suites/ring-losses.yaml"))
         rows.append({"where": "local Ray: ring-losses example", "max_concurrent": 2, "trials": 18, "wall_s": wall,
                      "trials_per_hour": 18 / wall * 3600})
+        batched = load_suite(ROOT / "suites/ring-losses.yaml", ["execution.batch_trials=3"])
+        wall = timed_run(batched)
+        rows.append({"where": "ring-losses, batch_trials=3", "max_concurrent": 2, "trials": 18, "wall_s": wall,
+                     "trials_per_hour": 18 / wall * 3600})
     ray.shutdown()
     # three nodes on one machine: the same 2 cores, split 1 + 1 + 1 (head, two workers): overhead, not speed
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
