@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import comb
 
+from ganbench.plots import plt, save_figure
 from ganbench.results import atomic_write
 from ganbench.suite import Suite
 
@@ -64,17 +65,12 @@ def write_budget_views(folder: Path, trials: pd.DataFrame, suite: Suite) -> list
     atomic_write(folder / "budget.csv", lambda tmp: table.to_csv(tmp, index=False))
     atomic_write(folder / "objective.csv", lambda tmp: spread.to_csv(tmp, index=False))
     metric = f"{suite.search.objective.metric} ({suite.search.objective.resolved_direction()})"
-    atomic_write(folder / "budget.png", lambda tmp: _plot_budget(table, metric, tmp))
-    atomic_write(folder / "objective.png", lambda tmp: _plot_spread(spread, metric, tmp))
+    save_figure(_plot_budget(table, metric), folder / "budget.png")
+    save_figure(_plot_spread(spread, metric), folder / "objective.png")
     return [folder / n for n in ("budget.csv", "budget.png", "objective.csv", "objective.png")]
 
 
-def _plot_budget(table: pd.DataFrame, metric: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot_budget(table: pd.DataFrame, metric: str):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (cell, group) in enumerate(table.groupby("cell", sort=False)):
         color = f"C{i % 10}"
@@ -84,17 +80,10 @@ def _plot_budget(table: pd.DataFrame, metric: str, path: Path) -> None:
     ax.set_ylabel(metric)
     ax.set_title("best objective vs budget (solid: expected best of b; dotted: best so far)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=120)
-    plt.close(fig)
+    return fig
 
 
-def _plot_spread(spread: pd.DataFrame, metric: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot_spread(spread: pd.DataFrame, metric: str):
     cells = list(dict.fromkeys(spread["cell"]))
     done = spread[spread["status"] == "complete"]
     data = [done.loc[done["cell"] == c, "objective"].dropna().to_numpy() for c in cells]
@@ -106,6 +95,4 @@ def _plot_spread(spread: pd.DataFrame, metric: str, path: Path) -> None:
     ax.set_xlabel(metric)
     ax.set_title("objective over each cell's complete search trials")
     ax.tick_params(axis="y", labelsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=120)
-    plt.close(fig)
+    return fig

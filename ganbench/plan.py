@@ -26,8 +26,8 @@ class GridPlan:
         self.suite = suite
         self.per_cell = len(suite.seeds)
         self.total = len(suite.cells()) * self.per_cell
-        jobs = [Job(suite.config(cell, seed), suite.config(cell, seed).config_hash(), suite.cell_label(cell),
-                    {"phase": "grid"}) for cell in suite.cells() for seed in suite.seeds]
+        configs = [(cell, suite.config(cell, seed)) for cell in suite.cells() for seed in suite.seeds]
+        jobs = [Job(cfg, cfg.config_hash(), suite.cell_label(cell), {"phase": "grid"}) for cell, cfg in configs]
         todo = [j for j in jobs if j.trial_id not in finished]
         self.already_done = self.total - len(todo)
         self.todo = _batches(todo, suite.execution.batch_trials)

@@ -93,7 +93,7 @@ def _palette(cells: list[str]) -> dict[str, tuple]:
     return {c: cmap(i if len(cells) <= 20 else i / n) for i, c in enumerate(cells)}
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     # atomic: a report server reading plots/ never sees half a PNG
     try:
         atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight"))
@@ -152,7 +152,7 @@ def plot_curves(f: Frames, metric: str, path: Path) -> Path | None:
     ax.set(xlabel="step (Algorithm 1 iterations)", ylabel=_ylabel(metric),
            title=f"{metric}: mean over seeds, band = min..max over seeds")
     _legend(ax, len(cells))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- 2. the equilibrium of the GAN paper ---------------------------------------------
@@ -177,7 +177,7 @@ def plot_equilibrium(f: Frames, path: Path) -> Path | None:
     right.set(xlabel="step", ylabel="V(D,G) (nats)", title="V(D,G) = E log D(x) + E log(1 - D(G(z)))")
     _legend(left, len(cells) + 1)
     _legend(right, len(cells) + 1)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- 3. the effect of k ----------------------------------------------------------------
@@ -214,7 +214,7 @@ def plot_k_effect(f: Frames, path: Path) -> Path | None:
             else:
                 ax.axis("off")
     fig.suptitle("final metric vs k (D steps per G step): mean ± 95% t-interval over seeds")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _k_panel(ax, data: pd.DataFrame, metric: str, dataset: str, others: list[str], ks: list) -> None:
@@ -274,7 +274,7 @@ def plot_modes(f: Frames, path: Path) -> Path | None:
         ax.axvline(n_modes, color="black", linestyle="--", linewidth=1, label=f"all {n_modes} modes")
         ax.set(xlabel="modes covered", title=f"{dataset}: modes covered, mean ± 95% t-interval over seeds")
         ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_throughput(f: Frames, path: Path) -> Path | None:
@@ -285,7 +285,7 @@ def plot_throughput(f: Frames, path: Path) -> Path | None:
     _bars(ax, f, cells, "steps_per_s")
     ax.set(xlabel="steps per second of training (1/s)",
            title="throughput: Algorithm 1 iterations per second, mean ± 95% t-interval over seeds")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- 5. samples over training -----------------------------------------------------------
@@ -333,7 +333,7 @@ def plot_samples(f: Frames, path: Path) -> Path | None:
         ax_row[0].set_ylabel(f.labels[cell].replace(" ", "\n"), fontsize=8)
     fig.suptitle("generated samples over the true mode centres (red x), first complete seed of each cell: "
                  "mode collapse as it happens")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _scatter(ax, pts: np.ndarray, centers: np.ndarray, lo, hi, color) -> None:
