@@ -1,5 +1,6 @@
 """Data sources, one file per family; importing this package registers them."""
 from ganbench.datasets.base import Dataset, ModeMixture
-from ganbench.datasets import toy  # noqa: F401  (registers the toy sets)
+from ganbench.datasets import images, toy  # noqa: F401  (registers them)
+from ganbench.datasets.images import ImageDataset, StackedDigits
 
-__all__ = ["Dataset", "ModeMixture"]
+__all__ = ["Dataset", "ImageDataset", "ModeMixture", "StackedDigits"]
