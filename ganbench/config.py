@@ -55,6 +55,14 @@ class TrialConfig(BaseModel):
     depth: int = Field(2, ge=1, description="hidden layers in G and in D")
     d_maxout: int = Field(0, ge=0, description="maxout pieces in D (>= 2 turns maxout on; Goodfellow 2014 used 5)")
     d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout rate before each D layer")
+    d_norm: Optional[Literal["none", "batch", "layer", "instance", "spectral"]] = Field(
+        None, description="normalisation in D; unset: the architecture's own (dcgan/cgan batch, resnet spectral, "
+        "cyclegan instance), and layer norm for wgan-gp (Gulrajani et al. 2017: no batch norm in the critic)"
+    )
+    conditional: bool = Field(False, description="resnet: class-conditional (conditional BN in G, projection D)")
+    d_projection: bool = Field(False, description="cgan: projection discriminator instead of label channels")
+    cycle_weight: float = Field(10.0, ge=0, description="cyclegan: lambda of the cycle-consistency L1 loss")
+    identity_weight: float = Field(0.0, ge=0, description="cyclegan: weight of the identity L1 loss (0: off)")
     # loss parameters and regularizers
     r1: float = Field(0.0, ge=0, description="weight gamma of the R1 penalty on real data (Mescheder 2018)")
     r2: float = Field(0.0, ge=0, description="weight gamma of the R2 penalty on generated data")
@@ -92,10 +100,21 @@ class TrialConfig(BaseModel):
         return betas
 
     def config_hash(self) -> str:
-        """Stable identity of the trial: the same config always gets the same id."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """Stable identity of the trial: the same config always gets the same id.
+
+        Keys added after the first release are left out while they hold their default, so
+        trial ids of earlier results (and their resume) stay valid.
+        """
+        fields = self.model_dump(mode="json")
+        for key in LATER_KEYS:
+            if fields[key] == TrialConfig.model_fields[key].default:
+                del fields[key]
+        blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+
+#: keys added after ganbench 0.1 (hashed only when set to something other than the default)
+LATER_KEYS = ("d_norm", "conditional", "d_projection", "cycle_weight", "identity_weight")
 
 #: keys a suite may set per trial (in `params` or `grid`); `steps`/`eval_every` come from
 #: `budget`, `seed` from `seeds`, `target` from the suite's top level.

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ganbench.datasets import ModeMixture
+from ganbench.datasets import ImageDataset, ModeMixture
 from ganbench.datasets.toy import Dirac
 from ganbench.metrics.convergence import discriminator_metrics
 from ganbench.metrics.modes import mode_metrics
+from ganbench.steps import conditioned
 
 if TYPE_CHECKING:
     from ganbench.config import TrialConfig
@@ -24,17 +25,42 @@ def dirac_distance(gan: "GAN", fake: torch.Tensor) -> float:
     return math.hypot(float(fake.mean()), float(psi))
 
 
+def balanced_labels(gan: "GAN", n: int) -> torch.Tensor | None:
+    """Every class equally often (0, 1, ..., C-1, 0, ...) for a conditional G; None otherwise."""
+    return torch.arange(n, device=gan.device) % gan.n_classes if gan.n_classes else None
+
+
+def image_metrics(gan: "GAN", fake: torch.Tensor) -> dict[str, float]:
+    """FID, KID, precision/recall, ... from the trial's evaluator, built (and its real statistics computed) once."""
+    if gan.evaluator is None:
+        from ganbench.metrics.image_eval import ImageEvaluator
+
+        with torch.enable_grad():  # a cache miss trains the feature network here
+            gan.evaluator = ImageEvaluator(gan.data, gan.device)
+    return gan.evaluator(fake)
+
+
 @torch.no_grad()
 def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> tuple[dict[str, float], torch.Tensor]:
     """The metrics that apply to this data, and the generated samples they were computed on."""
     gan.G.eval(), gan.D.eval()
+    if gan.is_cycle:
+        from ganbench.cyclegan_eval import evaluate_cycle
+
+        return evaluate_cycle(gan, cfg, rng)
     n = cfg.eval_samples
     z = torch.randn(n, cfg.z_dim, generator=rng).to(gan.device)
-    fake = gan.G(z)
-    real = gan.data.sample(n, rng).to(gan.device)
-    metrics = discriminator_metrics(gan.loss, gan.D(real), gan.D(fake))
+    y_fake = balanced_labels(gan, n)
+    fake = conditioned(gan.G, y_fake)(z)
+    if gan.n_classes:
+        real, y_real = (t.to(gan.device) for t in gan.data.sample_labeled(n, rng))
+    else:
+        real, y_real = gan.data.sample(n, rng).to(gan.device), None
+    metrics = discriminator_metrics(gan.loss, conditioned(gan.D, y_real)(real), conditioned(gan.D, y_fake)(fake))
     if isinstance(gan.data, ModeMixture):
         metrics.update(mode_metrics(fake, gan.data.centers.to(gan.device), gan.data.std, cfg.mode_min_count))
     if isinstance(gan.data, Dirac):
         metrics["dirac_distance"] = dirac_distance(gan, fake)
+    if isinstance(gan.data, ImageDataset):
+        metrics.update(image_metrics(gan, fake))
     return metrics, fake

@@ -27,6 +27,7 @@ table.board th { cursor: pointer; background: #f0f0f0; position: sticky; top: 0;
 table.board th, table.board td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; white-space: nowrap; }
 table.board td.best { font-weight: bold; background: #e8f5e9; }
 ul.header { font-size: 13px; } figure { display: inline-block; margin: 1em; } img { max-width: 640px; }
+img.grid { width: 96px; image-rendering: pixelated; }
 """
 
 
@@ -39,9 +40,16 @@ def _sort_key(text: str) -> str:
     return text.split(" ± ")[0].strip("*")
 
 
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
 def to_html(title: str, description: str, header: list[str], table: pd.DataFrame, best: pd.DataFrame,
-            images: list[Path]) -> str:
-    """The page; ``images`` are PNGs embedded as data URIs so the file stands alone."""
+            images: list[Path], pictures_root: Path | None = None) -> str:
+    """The page; ``images`` are PNGs embedded as data URIs so the file stands alone.
+
+    A ``samples`` column (paths relative to ``pictures_root``) shows each row's sample grid inline.
+    """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     rows = []
     for i in table.index:
@@ -49,12 +57,15 @@ def to_html(title: str, description: str, header: list[str], table: pd.DataFrame
         for c in table.columns:
             text = str(table.at[i, c])
             cls = ' class="best"' if bool(best.at[i, c]) else ""
+            if c == "samples" and text and pictures_root is not None and (Path(pictures_root) / text).exists():
+                cells.append(f'<td><img class="grid" alt="{html.escape(text)}" '
+                             f'src="{_data_uri(Path(pictures_root) / text)}"></td>')
+                continue
             cells.append(f'<td{cls} data-sort="{html.escape(_sort_key(text))}">{html.escape(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     figures = []
     for path in images:
-        data = base64.b64encode(Path(path).read_bytes()).decode()
-        figures.append(f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+        figures.append(f'<figure><img alt="{html.escape(path.stem)}" src="{_data_uri(path)}">'
                        f"<figcaption>{html.escape(path.name)}</figcaption></figure>")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',

@@ -13,16 +13,21 @@ from ganbench.html_report import to_html
 from ganbench.losses import LOG4
 from ganbench.metrics import Metric
 from ganbench.registry import DATASETS, METRICS
-from ganbench.results import ResultsStore, atomic_write, atomic_write_text, read_run_info
+from ganbench.results import ResultsStore, atomic_write, atomic_write_text, picture_path, read_run_info
 from ganbench.stats import mean_ci95
 from ganbench.suite import Suite, load_suite
 
-KIND_ORDER = ("modes", "convergence", "throughput")
+KIND_ORDER = ("modes", "images", "convergence", "throughput")
 #: the Markdown/HTML tables keep to these (the CSV has every metric)
 DISPLAY_METRICS = (
-    "modes_covered", "high_quality_frac", "reverse_kl", "dirac_distance", "equilibrium_gap", "value",
+    "modes_covered", "high_quality_frac", "reverse_kl", "dirac_distance",
+    "fid", "kid", "precision", "recall", "density", "coverage", "inception_score", "parzen_ll", "parzen_ll_se",
+    "nn_memorization", "cycle_error", "translation_error", "feature_net_acc",
+    "equilibrium_gap", "value",
     "d_real_mean", "d_fake_mean", "steps_to_threshold", "samples_per_s", "steps_per_s", "peak_mem_mb", "wall_s",
 )
+#: the picture a leaderboard row links to (the first seed's), by preference
+LINKED_PICTURES = ("samples", "translation")
 
 
 def metric_columns(trials: pd.DataFrame, suite: Suite) -> list[Metric]:
@@ -41,11 +46,12 @@ SEARCH_COLUMNS = ["search_trials", "search_pruned", "search_failed", "objective_
                   "objective_worst", "best_params"]
 
 
-def leaderboard(trials: pd.DataFrame, suite: Suite) -> tuple[pd.DataFrame, list[Metric]]:
+def leaderboard(trials: pd.DataFrame, suite: Suite, folder: Path | None = None) -> tuple[pd.DataFrame, list[Metric]]:
     """One row per cell in grid order: axes, counts, then <metric>_mean / _ci95 / _n.
 
     For a searched suite the means are over the confirmation runs of each cell's best
-    parameters (one per suite seed), and the search itself adds the SEARCH_COLUMNS.
+    parameters (one per suite seed), and the search itself adds the SEARCH_COLUMNS. With
+    the results ``folder``, a ``samples`` column names each cell's sample grid (first seed).
     """
     axes = suite.axes()
     is_search = trials["phase"] == "search" if "phase" in trials else pd.Series(False, index=trials.index)
@@ -63,10 +69,23 @@ def leaderboard(trials: pd.DataFrame, suite: Suite) -> tuple[pd.DataFrame, list[
             row.update({f"{m.name}_mean": mean, f"{m.name}_ci95": hw, f"{m.name}_n": n})
         if suite.search is not None:
             row.update(search_summary(searched[_in_cell(searched, cell)], suite))
+        if folder is not None and (picture := first_picture(folder, done)):
+            row["samples"] = picture
         rows.append(row)
     extra = SEARCH_COLUMNS if suite.search is not None else []
+    if any("samples" in row for row in rows):
+        extra = extra + ["samples"]
     return pd.DataFrame(rows, columns=list(axes) + COUNT_COLUMNS + extra
                         + [f"{m.name}_{s}" for m in metrics for s in ("mean", "ci95", "n")]), metrics
+
+
+def first_picture(folder: Path, done: pd.DataFrame) -> str | None:
+    """Relative path of the lowest seed's sample grid (or translation rows) in the cell, if one was saved."""
+    for trial_id in done.sort_values("seed")["trial_id"] if len(done) else []:
+        for name in LINKED_PICTURES:
+            if picture_path(folder, trial_id, name).exists():
+                return picture_path(folder, trial_id, name).relative_to(folder).as_posix()
+    return None
 
 
 def _in_cell(trials: pd.DataFrame, cell: dict) -> pd.Series:
@@ -119,6 +138,8 @@ def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> t
         for col in SEARCH_COLUMNS:
             table[col] = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in board[col]]
             best[col] = False
+    if "samples" in board:
+        table["samples"], best["samples"] = board["samples"].fillna("").astype(str), False
     return table, best
 
 
@@ -147,6 +168,8 @@ def header_items(suite: Suite, run_info: dict | None) -> list[str]:
 def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_info: dict | None) -> str:
     table, best = display_table(board, metrics, suite)
     table = table.mask(best, "**" + table + "**")
+    if "samples" in table:
+        table["samples"] = [f"[grid]({path})" if path else "" for path in table["samples"]]
     lines = [
         f"# Leaderboard: {suite.name}",
         "",
@@ -194,17 +217,20 @@ def write_report(folder: Path, formats: tuple[str, ...] = ()) -> Path:
     if trials.empty:
         raise FileNotFoundError(f"{folder}: no trials recorded yet (trials.parquet is missing or empty)")
     run_info = read_run_info(folder)
-    board, metrics = leaderboard(trials, suite)
+    board, metrics = leaderboard(trials, suite, folder)
     table, best = display_table(board, metrics, suite)
     atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
     atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info))
     images = write_budget_views(folder, trials, suite) + write_plots(folder)
     pngs = [p for p in images if p.suffix == ".png"]
-    page = to_html(f"Leaderboard: {suite.name}", suite.description, header_items(suite, run_info), table, best, pngs)
+    page = to_html(f"Leaderboard: {suite.name}", suite.description, header_items(suite, run_info), table, best, pngs,
+                   pictures_root=folder)
     atomic_write_text(folder / "leaderboard.html", page)
     if "latex" in formats:
         caption = f"{suite.name}: mean ± 95% interval over {len(suite.seeds)} seeds ({suite.budget.steps} steps)."
-        atomic_write_text(folder / "leaderboard.tex", to_latex(table, best, caption, f"tab:{suite.name}"))
+        no_pictures = [c for c in table.columns if c != "samples"]
+        atomic_write_text(folder / "leaderboard.tex",
+                          to_latex(table[no_pictures], best[no_pictures], caption, f"tab:{suite.name}"))
     if "jsonl" in formats:
         atomic_write_text(folder / "leaderboard.jsonl", to_jsonl(board))
     return folder / "leaderboard.md"

@@ -7,6 +7,7 @@ Layout of ``results/<suite>/``::
     trials.parquet    one row per trial (identity, status, final metrics, throughput, environment)
     curves.parquet    one row per (trial, step, metric): long format
     samples/<trial_id>.npz  generated points at each evaluation (toy data only)
+    samples/<trial_id>-<picture>.png  sample grid, interpolation or translations (image data)
     leaderboard.csv/.md  one row per cell (written by ganbench.report)
 """
 from __future__ import annotations
@@ -66,12 +67,16 @@ class ResultsStore:
     def finished_ids(self) -> set[str]:
         return {r["trial_id"] for r in self.rows if r["status"] in FINISHED}
 
-    def add(self, row: dict, curves: list[tuple], snapshots: list[tuple[int, np.ndarray]] = ()) -> None:
+    def add(self, row: dict, curves: list[tuple], snapshots: list[tuple[int, np.ndarray]] = (),
+            pictures: dict[str, np.ndarray] | None = None) -> None:
         """Record a trial, replacing an earlier attempt of the same trial (e.g. a failed one).
 
-        ``snapshots`` (step, generated points) go to samples/<trial_id>.npz, one file per trial
-        so a large sweep never rewrites them.
+        ``snapshots`` (step, generated points) go to samples/<trial_id>.npz and ``pictures``
+        (name -> uint8 image) to samples/<trial_id>-<name>.png, files per trial so a large
+        sweep never rewrites them.
         """
+        for name, picture in (pictures or {}).items():
+            atomic_write(picture_path(self.folder, row["trial_id"], name), lambda tmp: _save_png(tmp, picture))
         if len(snapshots):
             steps = np.array([s for s, _ in snapshots], dtype=np.int64)
             points = np.stack([p for _, p in snapshots]).astype(np.float32)
@@ -103,6 +108,17 @@ class ResultsStore:
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     with open(path, "wb") as f:  # a file object: np.savez would append .npz to the temp name
         np.savez_compressed(f, **arrays)
+
+
+def _save_png(path: Path, picture: np.ndarray) -> None:
+    from matplotlib.image import imsave
+
+    with open(path, "wb") as f:
+        imsave(f, picture, format="png", cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255)
+
+
+def picture_path(folder: Path, trial_id: str, name: str) -> Path:
+    return Path(folder) / SAMPLES_DIR / f"{trial_id}-{name}.png"
 
 
 def read_snapshots(folder: Path, trial_id: str) -> tuple[np.ndarray, np.ndarray] | None:

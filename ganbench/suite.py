@@ -16,8 +16,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ganbench.config import TUNABLE_KEYS, Target, TrialConfig
-from ganbench.registry import DATASETS, MODELS, UnknownNameError
+from ganbench.registry import DATASETS, UnknownNameError
 from ganbench.search.schema import Search, to_trial_params
+from ganbench.train import make_models
 
 GRID_AXES = ("model", "loss", "d_steps_per_g_step", "dataset")
 
@@ -287,7 +288,12 @@ def _check_model_fits_data(suite: Suite) -> list[str]:
             continue
         seen.add((cfg.model, cfg.dataset))
         try:
-            MODELS.get(cfg.model)(DATASETS.get(cfg.dataset)().shape, cfg.z_dim)
+            data = DATASETS.get(cfg.dataset)()
+        except FileNotFoundError as err:  # a local-folder image set that is not there
+            problems.append(f"grid: dataset {cfg.dataset!r}: {err}")
+            continue
+        try:
+            make_models(cfg, data)
         except (ValueError, UnknownNameError) as err:
             problems.append(f"grid: model {cfg.model!r} with dataset {cfg.dataset!r}: {err}")
     return problems

@@ -71,7 +71,7 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
         def record(job, result: dict) -> None:
             row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(), **environment}
             plan.annotate(job, row)
-            store.add(row, result["curves"], result.get("snapshots", ()))
+            store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
             if "profile" in result:
                 paths = store.add_profile(row["trial_id"], *result["profile"])
                 console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")

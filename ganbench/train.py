@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -17,10 +17,13 @@ from torch import Tensor, nn
 from ganbench.config import TrialConfig
 from ganbench.datasets import Dataset
 from ganbench.evaluate import evaluate
-from ganbench.losses import PENALTIES, GANLoss, gradient_penalty, make_loss
+from ganbench.losses import GANLoss, make_loss
 from ganbench.metrics import metric
 from ganbench.metrics.convergence import grad_norm, steps_to_threshold
 from ganbench.metrics.throughput import peak_memory_mb
+from ganbench.cyclegan_steps import cycle_d_step, cycle_g_step
+from ganbench.steps import standard_d_step, standard_g_step
+from ganbench.pictures import trial_pictures
 from ganbench.registry import DATASETS, MODELS
 
 #: generated points kept per evaluation for pictures of toy data (mode collapse as it happens)
@@ -39,6 +42,8 @@ class TrainResult:
     snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
     steps_done: int = 0
     message: str = ""
+    #: for image data: named uint8 pictures (sample grid, interpolation, translations) at the end
+    pictures: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +57,17 @@ class GAN:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     device: torch.device
+    #: image metrics (feature network, real statistics), built at the first evaluation
+    evaluator: Any = None
+
+    @property
+    def n_classes(self) -> int:
+        """Classes G and D are conditioned on (0: unconditional)."""
+        return getattr(self.G, "n_classes", 0)
+
+    @property
+    def is_cycle(self) -> bool:
+        return getattr(self.G, "is_cycle", False)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -60,13 +76,34 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+#: models whose D uses batch norm unless told otherwise
+BATCH_NORM_CRITICS = ("dcgan", "cgan")
+
+
+def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
+    """G and D of the trial's model for its data (also used to check a suite before it runs)."""
+    # WGAN-GP penalises per-example gradients, which batch norm in the critic mixes across the batch
+    d_norm = cfg.d_norm or ("layer" if cfg.loss == "wgan-gp" and cfg.model in BATCH_NORM_CRITICS else None)
+    models = MODELS.get(cfg.model)(
+        data.shape, cfg.z_dim, hidden=cfg.hidden, depth=cfg.depth, d_maxout=cfg.d_maxout, d_dropout=cfg.d_dropout,
+        n_classes=getattr(data, "n_classes", 0), d_norm=d_norm, d_projection=cfg.d_projection,
+        conditional=cfg.conditional,
+    )
+    two_domains = hasattr(data, "sample_pair")
+    if getattr(models[0], "is_cycle", False) != two_domains:
+        raise ValueError(
+            f"dataset {cfg.dataset!r} holds two unpaired domains: use model 'cyclegan'" if two_domains
+            else f"model {cfg.model!r} translates between two domains: use a two-domain dataset such as "
+            "digits_invert or digits_rotate (bench.py list datasets)"
+        )
+    return models
+
+
 def build(cfg: TrialConfig) -> GAN:
     torch.manual_seed(cfg.seed)  # weight initialisation
     device = resolve_device(cfg.device)
     data = DATASETS.get(cfg.dataset)()
-    G, D = MODELS.get(cfg.model)(
-        data.shape, cfg.z_dim, hidden=cfg.hidden, depth=cfg.depth, d_maxout=cfg.d_maxout, d_dropout=cfg.d_dropout
-    )
+    G, D = make_models(cfg, data)
     G, D = G.to(device), D.to(device)
     if cfg.optimizer == "adam":
         opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
@@ -76,35 +113,6 @@ def build(cfg: TrialConfig) -> GAN:
         opt_d = torch.optim.SGD(D.parameters(), lr=cfg.lr_d)
     loss = make_loss(cfg.loss, clip=cfg.clip, gp_weight=cfg.gp_weight)
     return GAN(G, D, loss, data, opt_g, opt_d, device)
-
-
-def d_step(gan: GAN, cfg: TrialConfig, real: Tensor, z: Tensor) -> Tensor:
-    """One discriminator update: ascend V(D,G) (descend the loss) plus any penalties."""
-    with torch.no_grad():
-        fake = gan.G(z)
-    loss = gan.loss.d_loss(gan.D(real), gan.D(fake))
-    if gan.loss.gp_weight:
-        loss = loss + gan.loss.gp_weight * gradient_penalty(gan.D, real, fake)
-    for name, weight in (("r1", cfg.r1), ("r2", cfg.r2)):
-        if weight:
-            loss = loss + weight * PENALTIES[name](gan.D, real, fake)
-    gan.opt_d.zero_grad(set_to_none=True)
-    loss.backward()
-    gan.opt_d.step()
-    if gan.loss.clip is not None:
-        with torch.no_grad():
-            for p in gan.D.parameters():
-                p.clamp_(-gan.loss.clip, gan.loss.clip)
-    return loss.detach()
-
-
-def g_step(gan: GAN, z: Tensor) -> Tensor:
-    """One generator update against the current D."""
-    loss = gan.loss.g_loss(gan.D(gan.G(z)))
-    gan.opt_g.zero_grad(set_to_none=True)
-    loss.backward()
-    gan.opt_g.step()
-    return loss.detach()
 
 
 def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) -> TrainResult:
@@ -127,16 +135,15 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) 
     status, message, eval_time, step = "complete", "", 0.0, 0
     gan.G.train(), gan.D.train()
 
+    d_update, g_update = (cycle_d_step, cycle_g_step) if gan.is_cycle else (standard_d_step, standard_g_step)
+
     for step in range(1, cfg.steps + 1):
         for _ in range(k):
-            real = gan.data.sample(batch, train_rng).to(gan.device)
-            z = torch.randn(batch, cfg.z_dim, generator=train_rng).to(gan.device)
-            d_loss = d_step(gan, cfg, real, z)
+            d_loss = d_update(gan, cfg, train_rng)
         evaluating = step % cfg.eval_every == 0 or step == cfg.steps
         grad_d = grad_norm(gan.D.parameters()) if evaluating else None
         for _ in range(m):
-            z = torch.randn(batch, cfg.z_dim, generator=train_rng).to(gan.device)
-            g_loss = g_step(gan, z)
+            g_loss = g_update(gan, cfg, train_rng)
         # Accumulate on device; read only at evaluation (no host sync per step).
         finite &= torch.isfinite(d_loss) & torch.isfinite(g_loss)
         if profiler is not None:
@@ -175,5 +182,6 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) 
         wall_s=wall,
         eval_frac=eval_time / wall,
     )
-    return TrainResult(status, metrics, curves, snapshots, steps_done, message)
+    pictures = trial_pictures(gan, cfg) if status != "diverged" else {}
+    return TrainResult(status, metrics, curves, snapshots, steps_done, message, pictures)
 

@@ -95,7 +95,7 @@ def _output(cfg: TrialConfig, axes: list[str], trial_id: str | None, result: Tra
     row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)
     _log_execution(row)
     curves = [(row["trial_id"], step, name, value) for step, name, value in result.curves]
-    return {"row": row, "curves": curves, "snapshots": result.snapshots}
+    return {"row": row, "curves": curves, "snapshots": result.snapshots, "pictures": result.pictures}
 
 
 #: iterations the profiler skips, warms up on, then records (a short window keeps the trace small)

@@ -99,7 +99,7 @@ def test_steps_to_threshold_respects_direction():
 def test_every_metric_has_a_kind_and_a_description():
     for name in METRICS.names():
         m = METRICS.get(name)
-        assert m.kind in ("modes", "convergence", "throughput") and m.description
+        assert m.kind in ("modes", "images", "convergence", "throughput") and m.description
 
 
 def test_peak_memory_is_positive_on_cpu():

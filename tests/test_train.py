@@ -98,7 +98,8 @@ def test_r1_regularized_dirac_gan_converges_and_unregularized_does_not():
 
 
 def test_wgan_clipping_keeps_critic_weights_in_the_box():
-    from ganbench.train import build, d_step
+    from ganbench.steps import d_step
+    from ganbench.train import build
     c = cfg(loss="wgan", clip=0.01)
     gan = build(c)
     g = torch.Generator().manual_seed(0)

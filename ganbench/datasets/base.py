@@ -7,6 +7,10 @@ import torch
 from torch import Tensor
 
 
+class DatasetUnavailable(FileNotFoundError):
+    """A data set whose files are not on this machine (nothing is ever downloaded)."""
+
+
 class Dataset:
     """An infinite sampler of training data with a known shape."""
 

@@ -13,7 +13,7 @@ from ganbench.registry import METRICS
 @dataclass(frozen=True)
 class Metric:
     name: str
-    kind: str  # "modes" | "convergence" | "throughput"
+    kind: str  # "modes" | "convergence" | "throughput" | "images"
     higher_is_better: bool | None  # None: no direction (a diagnostic, e.g. D(x))
     unit: str
     description: str
@@ -52,6 +52,24 @@ _define("wall_s", "throughput", False, "s", "trial wall time, training and evalu
 _define("queue_s", "throughput", False, "s", "scheduling overhead: seconds from the driver's dispatch to the trial's start")
 _define("batch_trials", "throughput", None, "trials", "trials trained together as one stacked model (1: alone)")
 _define("eval_frac", "throughput", False, "fraction", "share of the trial's wall time spent evaluating")
+# image quality -- computed in metrics/images.py, gathered by metrics/image_eval.py (stacked digits
+# also report modes_covered and reverse_kl above, over the 1,000 digit triples)
+_define("fid", "images", False, "", "Frechet distance of feature-net features to train (torchmetrics; biased up at small n)")
+_define("kid", "images", False, "", "unbiased kernel distance (cubic polynomial MMD^2), mean over subsets of <= 1,000")
+_define("kid_std", "images", None, "", "standard deviation of KID over its subsets")
+_define("precision", "images", True, "fraction", "fakes inside the k-NN ball (k=5) of some real (Kynkaanniemi 2019)")
+_define("recall", "images", True, "fraction", "reals inside the k-NN ball (k=5) of some fake (Kynkaanniemi 2019)")
+_define("density", "images", True, "", "real k-NN balls holding each fake, / k; about 1 for real data (Naeem 2020)")
+_define("coverage", "images", True, "fraction", "reals whose k-NN ball holds at least one fake (Naeem 2020)")
+_define("inception_score", "images", True, "", "exp E KL(p(y|x) || p(y)) by the feature net's classifier, one split")
+_define("parzen_ll", "images", True, "nats", "Parzen-window log-likelihood of test images (Goodfellow 2014)")
+_define("parzen_ll_se", "images", None, "nats", "standard error of parzen_ll over the test images")
+_define("nn_memorization", "images", True, "ratio",
+        "median fake->train / median test->train NN pixel distance: ->0 copying, ~1 as novel as held-out data "
+        "(higher = less copying; far above 1: fakes off the data)")
+_define("feature_net_acc", "images", None, "fraction", "test accuracy of the feature network behind FID/KID/PRDC/IS")
+_define("cycle_error", "images", False, "pixels", "CycleGAN: mean of |F(G(a)) - a| and |G(F(b)) - b|, [-1, 1] units")
+_define("translation_error", "images", False, "pixels", "mean |G(a) - b| against the true paired image, [-1, 1] units")
 
 
 def metric(name: str) -> Metric:

@@ -22,11 +22,15 @@ def mode_metrics(samples: Tensor, centers: Tensor, std: float, min_count: int = 
     n_modes = centers.shape[0]
     high_quality = nearest_dist <= 3 * std
     hq_counts = torch.bincount(nearest[high_quality], minlength=n_modes)
-    p = torch.bincount(nearest, minlength=n_modes).double() / len(nearest)
-    nonzero = p > 0
-    reverse_kl = (p[nonzero] * (p[nonzero] * n_modes).log()).sum()
     return {
         "modes_covered": float((hq_counts >= min_count).sum()),
         "high_quality_frac": float(high_quality.double().mean()),
-        "reverse_kl": float(reverse_kl),
+        "reverse_kl": reverse_kl_to_uniform(nearest, n_modes),
     }
+
+
+def reverse_kl_to_uniform(assignments: Tensor, n_modes: int) -> float:
+    """KL(p || uniform over n_modes) of the histogram of mode indices: 0 balanced, log(n_modes) collapsed."""
+    p = torch.bincount(assignments, minlength=n_modes).double() / len(assignments)
+    nonzero = p > 0
+    return float((p[nonzero] * (p[nonzero] * n_modes).log()).sum())

@@ -1,0 +1,128 @@
+"""One trial's image metrics: built once from the dataset, then called on each batch of fakes.
+
+    evaluator = ImageEvaluator(dataset, device)       # loads the cached feature net, real statistics
+    scores = evaluator(generator_samples)              # dict[str, float], ~2,500 samples per call
+
+Reference sets (fixed, independent of the trial seed):
+- FID: all train images, or a fixed subsample of ``max_real``; real statistics computed once
+  (torchmetrics with ``reset_real_features=False``: each call only resets the fakes).
+- KID, precision/recall, density/coverage: a fixed subsample of ``max_pairwise`` train
+  features (their cost grows with n_real x n_fake; 2,500 = the usual number of fakes).
+- Parzen: the test split cut in halves by a fixed permutation; the first half chooses
+  sigma, the second is scored (each capped at ``max_parzen``).
+- Memorization: nearest train image in pixel space, relative to the test split's distance.
+  For stacked digits, per channel against the single-digit train/test splits.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ganbench.metrics import images as im
+from ganbench.metrics.features import feature_net_id, load_feature_net
+
+REFERENCE_SEED = 0  # the reference subsamples are part of the protocol, not of the trial
+
+
+def _fixed_subset(x: Tensor, n: int, salt: int) -> Tensor:
+    if len(x) <= n:
+        return x
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(REFERENCE_SEED + salt))
+    return x[order[:n]]
+
+
+class ImageEvaluator:
+    """Image metrics of generated samples against one ImageDataset (or StackedDigits).
+
+    ``__call__(fake)`` takes (n, C, H, W) images in [-1, 1] (any device, no gradient needed)
+    and returns ``metric_names`` -> float: fid, kid, kid_std, precision, recall, density,
+    coverage, inception_score, parzen_ll, parzen_ll_se, nn_memorization, feature_net_acc,
+    and for stacked digits modes_covered and reverse_kl. Non-finite samples give NaN scores.
+    After a call, ``n_fake`` holds its sample count and ``parzen_sigma`` the Parzen
+    bandwidth chosen on the validation half; ``meta`` describes the protocol
+    (feature network id, sample counts, library versions) to store beside the scores.
+    """
+
+    def __init__(self, dataset, device: str | torch.device = "cpu", feature_seed: int = 0,
+                 max_real: int = 10_000, max_pairwise: int = 2_500, max_parzen: int = 500,
+                 nearest_k: int = im.NEAREST_K, kid_subsets: int = im.KID_SUBSETS, cache_dir=None):
+        from ganbench.datasets.images import StackedDigits
+
+        self.device = torch.device(device)
+        self.stacked = isinstance(dataset, StackedDigits)
+        net, self.feature_net_acc = load_feature_net(dataset, feature_seed, cache_dir)
+        self.net = net.to(self.device)
+
+        real = _fixed_subset(dataset.train_images, max_real, salt=1)
+        real_features, _ = self._features(real)
+        self.n_real = len(real)
+        self._fid = im.fid_metric(self.net.num_features)
+        self._fid.update(real_features, real=True)
+        pairwise = _fixed_subset(real_features, max_pairwise, salt=2)
+        self.n_real_pairwise = len(pairwise)
+        self._kid = im.KernelDistance(pairwise, subsets=kid_subsets, seed=REFERENCE_SEED)
+        self._prdc = im.PRDC(pairwise, nearest_k)
+
+        test = dataset.test_images
+        order = torch.randperm(len(test), generator=torch.Generator().manual_seed(REFERENCE_SEED + 3))
+        half = len(test) // 2
+        self._parzen_val = test[order[:half]][:max_parzen].flatten(1).double()
+        self._parzen_test = test[order[half:]][:max_parzen].flatten(1).double()
+
+        single = dataset.base if self.stacked else dataset
+        self._mem_train = single.train_images.flatten(1).double()
+        self._mem_scale = float(im.nearest_distances(single.test_images, self._mem_train).median())
+
+        self.n_fake = 0
+        self.parzen_sigma = math.nan  # the bandwidth the last call chose on the validation half
+        self.metric_names = ["fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
+                             "inception_score", "parzen_ll", "parzen_ll_se", "nn_memorization", "feature_net_acc"]
+        if self.stacked:
+            self.metric_names += ["modes_covered", "reverse_kl"]
+        from importlib.metadata import version
+
+        self.meta = {
+            "feature_net": feature_net_id(dataset, feature_seed), "feature_net_acc": self.feature_net_acc,
+            "n_real": self.n_real, "n_real_pairwise": self.n_real_pairwise,
+            "n_parzen_val": len(self._parzen_val), "n_parzen_test": len(self._parzen_test),
+            "nearest_k": nearest_k, "kid_subsets": kid_subsets,
+            "torchmetrics": version("torchmetrics"), "prdc": version("prdc"),
+        }
+
+    @torch.no_grad()
+    def _features(self, images: Tensor, batch_size: int = 1024) -> tuple[Tensor, Tensor]:
+        """(float64 CPU features, float64 CPU logits), one pass through the net."""
+        feats, logits = [], []
+        for i in range(0, len(images), batch_size):
+            f = self.net.features(images[i:i + batch_size].to(self.device, torch.float32))
+            feats.append(f.double().cpu())
+            logits.append(self.net.logits_from_features(f).double().cpu())
+        return torch.cat(feats), torch.cat(logits)
+
+    @torch.no_grad()
+    def __call__(self, fake: Tensor) -> dict[str, float]:
+        fake = fake.detach()
+        self.n_fake = len(fake)
+        self.meta["n_fake"] = self.n_fake
+        if not bool(torch.isfinite(fake).all()):
+            out = {name: math.nan for name in self.metric_names}
+            out["feature_net_acc"] = self.feature_net_acc
+            return out
+        features, logits = self._features(fake)
+        self._fid.reset()
+        self._fid.update(features, real=False)
+        out = {"fid": float(self._fid.compute())}
+        out["kid"], out["kid_std"] = self._kid(features)
+        out.update(self._prdc(features))
+        out["inception_score"] = im.inception_score(logits)
+        pixels = fake.flatten(1).double().cpu()
+        out["parzen_ll"], out["parzen_ll_se"], self.parzen_sigma = im.parzen_log_likelihood(
+            pixels, self._parzen_test, self._parzen_val)
+        singles = fake.reshape(-1, *fake.shape[2:]) if self.stacked else fake  # stacked: one digit per channel
+        out["nn_memorization"] = float(im.nearest_distances(singles, self._mem_train).median()) / self._mem_scale
+        out["feature_net_acc"] = self.feature_net_acc
+        if self.stacked:
+            out.update(im.stacked_mode_metrics(self.net.digits_from_features(features.float().to(self.device))))
+        return out

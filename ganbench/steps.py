@@ -1,0 +1,93 @@
+"""The updates of Algorithm 1: one D step and one G step, for unconditional and conditional pairs.
+
+Each ``*_step(gan, cfg, rng)`` draws its own minibatch from the training stream, so the loop
+in ``train`` stays the same for every family (CycleGAN's steps live in ``cyclegan_steps``).
+"""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Callable
+
+import torch
+from torch import Tensor, nn
+
+from ganbench.config import TrialConfig
+from ganbench.losses import PENALTIES, gradient_penalty
+
+if TYPE_CHECKING:
+    from ganbench.train import GAN
+
+
+def conditioned(net: nn.Module, y: Tensor | None) -> Callable[[Tensor], Tensor]:
+    """The network as a function of its input alone: labels bound when it is conditional."""
+    return net if y is None else functools.partial(net, y=y)
+
+
+def draw_real(gan: "GAN", n: int, rng: torch.Generator) -> tuple[Tensor, Tensor | None]:
+    """A real minibatch, with its labels when the models are conditional."""
+    if not gan.n_classes:
+        return gan.data.sample(n, rng).to(gan.device), None
+    x, y = gan.data.sample_labeled(n, rng)
+    return x.to(gan.device), y.to(gan.device)
+
+
+def draw_labels(gan: "GAN", n: int, rng: torch.Generator) -> Tensor | None:
+    """Uniform class labels for G's samples (None when unconditional)."""
+    if not gan.n_classes:
+        return None
+    return torch.randint(gan.n_classes, (n,), generator=rng).to(gan.device)
+
+
+def penalized_d_loss(gan: "GAN", cfg: TrialConfig, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """D's loss on one real and one fake batch plus the gradient penalty and R1/R2 when set."""
+    loss = gan.loss.d_loss(D(real), D(fake))
+    if gan.loss.gp_weight:
+        loss = loss + gan.loss.gp_weight * gradient_penalty(D, real, fake)
+    for name, weight in (("r1", cfg.r1), ("r2", cfg.r2)):
+        if weight:
+            loss = loss + weight * PENALTIES[name](D, real, fake)
+    return loss
+
+
+def update(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def clip_weights(gan: "GAN") -> None:
+    """WGAN's weight clipping of D to [-c, c] after each D update."""
+    if gan.loss.clip is not None:
+        with torch.no_grad():
+            for p in gan.D.parameters():
+                p.clamp_(-gan.loss.clip, gan.loss.clip)
+
+
+def d_step(gan: "GAN", cfg: TrialConfig, real: Tensor, z: Tensor, y: Tensor | None = None) -> Tensor:
+    """One discriminator update: ascend V(D,G) (descend the loss) plus any penalties.
+
+    A conditional pair generates its fakes with the real batch's labels, so D, the
+    penalties and their interpolates all see one label per row.
+    """
+    with torch.no_grad():
+        fake = conditioned(gan.G, y)(z)
+    loss = update(gan.opt_d, penalized_d_loss(gan, cfg, conditioned(gan.D, y), real, fake))
+    clip_weights(gan)
+    return loss
+
+
+def g_step(gan: "GAN", z: Tensor, y: Tensor | None = None) -> Tensor:
+    """One generator update against the current D."""
+    return update(gan.opt_g, gan.loss.g_loss(conditioned(gan.D, y)(conditioned(gan.G, y)(z))))
+
+
+def standard_d_step(gan: "GAN", cfg: TrialConfig, rng: torch.Generator) -> Tensor:
+    real, y = draw_real(gan, cfg.batch_size, rng)
+    z = torch.randn(cfg.batch_size, cfg.z_dim, generator=rng).to(gan.device)
+    return d_step(gan, cfg, real, z, y)
+
+
+def standard_g_step(gan: "GAN", cfg: TrialConfig, rng: torch.Generator) -> Tensor:
+    z = torch.randn(cfg.batch_size, cfg.z_dim, generator=rng).to(gan.device)
+    return g_step(gan, z, draw_labels(gan, cfg.batch_size, rng))
