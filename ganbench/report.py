@@ -143,7 +143,30 @@ def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> t
     return table, best
 
 
-def header_items(suite: Suite, run_info: dict | None) -> list[str]:
+def image_protocol(trials: pd.DataFrame | None) -> list[str]:
+    """How FID & co. were measured (DESIGN: record n_real, n_fake, the feature network and versions)."""
+    if trials is None or "image_eval.feature_net" not in trials:
+        return []
+    rows = trials.dropna(subset=["image_eval.feature_net"])
+    if rows.empty:
+        return []
+    lines = []
+    for net, group in rows.groupby("image_eval.feature_net"):
+        r = group.iloc[0]
+        lines.append(
+            f"image metrics: features and logits of the classifier `{net}` (test accuracy "
+            f"{float(r['image_eval.feature_net_acc']):.1%}); FID/KID/precision/recall/density/coverage against "
+            f"{int(r['image_eval.n_real'])} real training images ({int(r['image_eval.n_real_pairwise'])} for the "
+            f"k-NN metrics, k = {int(r['image_eval.nearest_k'])}) and {int(r['image_eval.n_fake'])} generated; KID "
+            f"over {int(r['image_eval.kid_subsets'])} subsets; Parzen window sigma picked on "
+            f"{int(r['image_eval.n_parzen_val'])} held-out images, log-likelihood of {int(r['image_eval.n_parzen_test'])} "
+            f"others (parzen_ll_se: its standard error); torchmetrics {r['image_eval.torchmetrics']}, "
+            f"prdc {r['image_eval.prdc']}; scores from this feature network compare only with each other"
+        )
+    return lines
+
+
+def header_items(suite: Suite, run_info: dict | None, trials: pd.DataFrame | None = None) -> list[str]:
     """What a reader needs to cite the table: protocol, statistics, environment (Markdown inline syntax)."""
     info = run_info or {}
     env = info.get("environment", {})
@@ -157,6 +180,7 @@ def header_items(suite: Suite, run_info: dict | None) -> list[str]:
         f"V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
         "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better, best in bold",
         f"data: {'; '.join(protocols)}",
+        *image_protocol(trials),
         *([_search_line(suite)] if suite.search is not None else []),
         f"environment: ganbench {env.get('ganbench_version', '?')} (commit `{(env.get('git_commit') or '?')[:12]}`), "
         f"torch {env.get('torch', '?')}{cuda}, ray {env.get('ray', '?')}, optuna {env.get('optuna', '?')}, "
@@ -165,7 +189,8 @@ def header_items(suite: Suite, run_info: dict | None) -> list[str]:
     ]
 
 
-def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_info: dict | None) -> str:
+def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_info: dict | None,
+                trials: pd.DataFrame | None = None) -> str:
     table, best = display_table(board, metrics, suite)
     table = table.mask(best, "**" + table + "**")
     if "samples" in table:
@@ -174,7 +199,7 @@ def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_in
         f"# Leaderboard: {suite.name}",
         "",
         *([suite.description, ""] if suite.description else []),
-        *[f"- {item}" for item in header_items(suite, run_info)],
+        *[f"- {item}" for item in header_items(suite, run_info, trials)],
         "",
         table.to_markdown(index=False),
         "",
@@ -220,10 +245,10 @@ def write_report(folder: Path, formats: tuple[str, ...] = ()) -> Path:
     board, metrics = leaderboard(trials, suite, folder)
     table, best = display_table(board, metrics, suite)
     atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
-    atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info))
+    atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info, trials))
     images = write_budget_views(folder, trials, suite) + write_plots(folder)
     pngs = [p for p in images if p.suffix == ".png"]
-    page = to_html(f"Leaderboard: {suite.name}", suite.description, header_items(suite, run_info), table, best, pngs,
+    page = to_html(f"Leaderboard: {suite.name}", suite.description, header_items(suite, run_info, trials), table, best, pngs,
                    pictures_root=folder)
     atomic_write_text(folder / "leaderboard.html", page)
     if "latex" in formats:

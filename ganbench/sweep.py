@@ -63,6 +63,7 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     write_suite(out, suite.model_dump(mode="json"), {**run_info, "trials_planned": plan.total})
     console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells, {plan.total} trials planned; "
                   f"{plan.already_done} already finished in {out}")
+    warm_feature_nets(suite, console)
     t0 = time.perf_counter()
     primary = suite.search.objective.metric if suite.search else \
         DATASETS.get(suite.cells()[0].get("dataset", suite.params.get("dataset")))().primary_metric
@@ -83,6 +84,18 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     board = write_report(out, formats)
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
+
+
+def warm_feature_nets(suite: Suite, console: Console) -> None:
+    """Train (or find cached) each image dataset's feature network once here, not in every worker."""
+    from ganbench.datasets import ImageDataset
+    from ganbench.metrics.features import load_feature_net
+
+    for name in dict.fromkeys(cell.get("dataset", suite.params.get("dataset")) for cell in suite.cells()):
+        data = DATASETS.get(name)()
+        if isinstance(data, ImageDataset):
+            _, accuracy = load_feature_net(data)
+            console.print(f"feature network for {name}: test accuracy {accuracy:.1%}")
 
 
 def _first_profiled(next_job):

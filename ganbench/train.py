@@ -44,6 +44,8 @@ class TrainResult:
     message: str = ""
     #: for image data: named uint8 pictures (sample grid, interpolation, translations) at the end
     pictures: dict[str, np.ndarray] = field(default_factory=dict)
+    #: how the metrics were measured (feature network, sample counts, library versions): row columns
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -183,5 +185,6 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) 
         eval_frac=eval_time / wall,
     )
     pictures = trial_pictures(gan, cfg) if status != "diverged" else {}
-    return TrainResult(status, metrics, curves, snapshots, steps_done, message, pictures)
+    info = {f"image_eval.{key}": value for key, value in gan.evaluator.meta.items()} if gan.evaluator else {}
+    return TrainResult(status, metrics, curves, snapshots, steps_done, message, pictures, info)
 

@@ -90,6 +90,7 @@ def _output(cfg: TrialConfig, axes: list[str], trial_id: str | None, result: Tra
     """The trials-table row, curves and snapshots of one finished (or failed) trial."""
     row = identity(cfg, axes, trial_id)
     row.update(status=result.status, message=result.message, steps_done=result.steps_done, **result.metrics)
+    row.update(result.info)
     row.update(worker_environment(resolve_device(cfg.device)))
     queue_s = max(0.0, started.timestamp() - dispatched_at) if dispatched_at else float("nan")
     row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)

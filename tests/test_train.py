@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganbench.config import Target, TrialConfig
-from ganbench import train as train_module
+from ganbench import steps as steps_module
 from ganbench.train import train
 
 
@@ -34,7 +34,7 @@ def test_evaluation_frequency_does_not_change_training_or_the_final_evaluation()
 @pytest.mark.parametrize("k, m", [(1, 1), (3, 1), (1, 2)])
 def test_k_d_steps_and_m_g_steps_per_iteration(monkeypatch, k, m):
     counts = {"d": 0, "g": 0}
-    real_d, real_g = train_module.d_step, train_module.g_step
+    real_d, real_g = steps_module.d_step, steps_module.g_step
 
     def d_step(*a):
         counts["d"] += 1
@@ -44,8 +44,8 @@ def test_k_d_steps_and_m_g_steps_per_iteration(monkeypatch, k, m):
         counts["g"] += 1
         return real_g(*a)
 
-    monkeypatch.setattr(train_module, "d_step", d_step)
-    monkeypatch.setattr(train_module, "g_step", g_step)
+    monkeypatch.setattr(steps_module, "d_step", d_step)
+    monkeypatch.setattr(steps_module, "g_step", g_step)
     result = train(cfg(steps=10, eval_every=5, d_steps_per_g_step=k, g_steps_per_d_step=m))
     assert counts == {"d": 10 * k, "g": 10 * m}
     assert result.steps_done == 10

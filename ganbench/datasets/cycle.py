@@ -51,6 +51,12 @@ class CycleDataset(Dataset):
     n_classes: int = 0
     primary_metric: str = "translation_error"
 
+    @property
+    def protocol(self) -> str:
+        return (f"{self.name}: unpaired 16x16 digits, domain A {len(self.domain_a_train)} images, domain B the "
+                f"{self.mapping} map of {len(self.domain_b_train)} other digits; errors are mean |pixel| "
+                f"differences in [-1, 1] on {len(self.test_a)} held-out digits")
+
     def __post_init__(self) -> None:
         if self.mapping not in MAPPINGS:
             raise ValueError(f"unknown mapping {self.mapping!r}; valid: {', '.join(MAPPINGS)}")

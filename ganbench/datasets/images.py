@@ -33,6 +33,8 @@ class ImageDataset(Dataset):
     test_labels: Tensor
     n_classes: int
     primary_metric: str = "fid"
+    #: one line for leaderboard headers: what the data is and how it was split
+    protocol: str = ""
 
     @property
     def shape(self) -> tuple[int, ...]:  # type: ignore[override]
@@ -73,7 +75,10 @@ def _digits(size: int) -> tuple[Tensor, Tensor]:
 
 def digits_dataset(size: int) -> ImageDataset:
     images, labels = _digits(size)
-    return ImageDataset(f"digits{size}", *split(images, labels), n_classes=10)
+    parts = split(images, labels)
+    return ImageDataset(f"digits{size}", *parts, n_classes=10,
+                        protocol=f"scikit-learn digits (8x8, 0..16) resized to {size}x{size} in [-1, 1], "
+                                 f"{len(parts[0])} train / {len(parts[2])} test (fixed split)")
 
 
 @DATASETS.register("digits")
@@ -134,4 +139,7 @@ def stacked_digits() -> StackedDigits:
     rng = torch.Generator().manual_seed(SPLIT_SEED)
     train = stack_triples(base.train_images, base.train_labels, STACKED_REFERENCE[0], rng)
     test = stack_triples(base.test_images, base.test_labels, STACKED_REFERENCE[1], rng)
-    return StackedDigits("stacked_digits16", *train, *test, n_classes=1000, base=base)
+    protocol = ("Stacked digits: three 16x16 digits as RGB channels, 1,000 modes; a mode is covered by >= 1 sample "
+                "whose channels the digits classifier reads as that triple; a perfect generator covers "
+                "1000 (1 - e^(-n/1000)) modes in expectation from n samples (918 at n = 2,500), reverse_kl likewise > 0")
+    return StackedDigits("stacked_digits16", *train, *test, n_classes=1000, protocol=protocol, base=base)
