@@ -126,3 +126,41 @@ def test_run_writes_results_resumes_and_refuses_a_different_suite(tmp_path):
     csv_before = (out / "leaderboard.csv").read_text()
     assert bench("report", str(out)).returncode == 0
     assert (out / "leaderboard.csv").read_text() == csv_before
+
+
+TINY_IMAGES = """\
+name: tiny-images
+seeds: [0]
+budget: {steps: 2, eval_every: 2}
+grid:
+  model: [dcgan, cyclegan]
+  loss: [hinge]
+  dataset: [digits, digits_invert]
+params: {batch_size: 8, z_dim: 8, hidden: 4, depth: 1, eval_samples: 100}
+resources: {num_cpus: 1}
+"""
+
+
+def test_image_suite_links_each_cell_to_its_sample_grid_and_states_the_feature_network(tmp_path):
+    suite = tmp_path / "tiny-images.yaml"
+    suite.write_text(TINY_IMAGES.replace("  model: [dcgan, cyclegan]\n", "  model: [dcgan]\n")
+                     .replace("[digits, digits_invert]", "[digits]"))
+    out = tmp_path / "results"
+    res = bench("run", str(suite), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    trial_id = pd.read_parquet(out / "trials.parquet")["trial_id"].iloc[0]
+    png = out / "samples" / f"{trial_id}-samples.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (out / "leaderboard.md").read_text()
+    assert f"[grid](samples/{trial_id}-samples.png)" in md and "feature" in md and "fid" in md
+    assert "data:image/png;base64" in (out / "leaderboard.html").read_text()
+
+
+def test_cyclegan_on_one_domain_data_is_refused_before_running(tmp_path):
+    suite = tmp_path / "tiny-images.yaml"
+    suite.write_text(TINY_IMAGES)
+    res = bench("validate", str(suite))
+    assert res.returncode == 2
+    message = " ".join(res.stderr.split())  # rich wraps long lines
+    assert "'cyclegan' translates between two domains" in message
+    assert "'digits_invert' holds two unpaired domains" in message
