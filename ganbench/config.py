@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ganbench.registry import DATASETS, LOSSES, METRICS, MODELS, load_all
 
@@ -73,6 +73,9 @@ class TrialConfig(BaseModel):
     mode_min_count: int = Field(1, ge=1, description="high-quality samples a mode needs to count as covered")
     target: Optional[Target] = Field(None, description="threshold for steps_to_threshold")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when the trial was given a GPU")
+    # speed (issue 7): TF32, cuDNN autotuning and channels_last are on by default on a GPU
+    amp: Literal["none", "bf16"] = Field("none", description="bf16 autocast for forward passes (no loss scaling needed)")
+    compile: bool = Field(False, description="torch.compile G and D (not with wgan-gp/r1/r2: no double backward)")
 
     @field_validator("model")
     @classmethod
@@ -99,6 +102,13 @@ class TrialConfig(BaseModel):
             raise ValueError(f"Adam betas must lie in [0, 1), got {list(betas)}")
         return betas
 
+    @model_validator(mode="after")
+    def _compile_without_double_backward(self):
+        if self.compile and (self.loss == "wgan-gp" or self.r1 or self.r2):
+            raise ValueError("compile: torch.compile cannot differentiate a gradient penalty twice "
+                             "(wgan-gp, r1, r2); set compile: false for these trials")
+        return self
+
     def config_hash(self) -> str:
         """Stable identity of the trial: the same config always gets the same id.
 
@@ -114,7 +124,7 @@ class TrialConfig(BaseModel):
 
 
 #: keys added after ganbench 0.1 (hashed only when set to something other than the default)
-LATER_KEYS = ("d_norm", "conditional", "d_projection", "cycle_weight", "identity_weight")
+LATER_KEYS = ("d_norm", "conditional", "d_projection", "cycle_weight", "identity_weight", "amp", "compile")
 
 #: keys a suite may set per trial (in `params` or `grid`); `steps`/`eval_every` come from
 #: `budget`, `seed` from `seeds`, `target` from the suite's top level.

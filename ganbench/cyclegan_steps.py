@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from ganbench.accel import autocast
 from ganbench.config import TrialConfig
 from ganbench.steps import clip_weights, penalized_d_loss, update
 
@@ -27,9 +28,10 @@ def draw_pair(gan: "GAN", n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]
 def cycle_d_step(gan: "GAN", cfg: TrialConfig, rng: torch.Generator) -> Tensor:
     """Both critics learn real from translated: D_B on B vs G_AB(A), D_A on A vs G_BA(B)."""
     a, b = draw_pair(gan, cfg.batch_size, rng)
-    with torch.no_grad():
-        fake_b, fake_a = gan.G.ab(a), gan.G.ba(b)
-    loss = penalized_d_loss(gan, cfg, gan.D.b, b, fake_b) + penalized_d_loss(gan, cfg, gan.D.a, a, fake_a)
+    with autocast(gan):
+        with torch.no_grad():
+            fake_b, fake_a = gan.G.ab(a), gan.G.ba(b)
+        loss = penalized_d_loss(gan, cfg, gan.D.b, b, fake_b) + penalized_d_loss(gan, cfg, gan.D.a, a, fake_a)
     loss = update(gan.opt_d, loss)
     clip_weights(gan)
     return loss
@@ -39,9 +41,10 @@ def cycle_g_step(gan: "GAN", cfg: TrialConfig, rng: torch.Generator) -> Tensor:
     """Both translators fool their critic, map back to where they started, and keep the other domain fixed."""
     a, b = draw_pair(gan, cfg.batch_size, rng)
     G = gan.G
-    fake_b, fake_a = G.ab(a), G.ba(b)  # each translation feeds both its critic and its cycle
-    loss = gan.loss.g_loss(gan.D.b(fake_b)) + gan.loss.g_loss(gan.D.a(fake_a))
-    loss = loss + cfg.cycle_weight * ((G.ba(fake_b) - a).abs().mean() + (G.ab(fake_a) - b).abs().mean())
-    if cfg.identity_weight:
-        loss = loss + cfg.identity_weight * ((G.ab(b) - b).abs().mean() + (G.ba(a) - a).abs().mean())
+    with autocast(gan):
+        fake_b, fake_a = G.ab(a), G.ba(b)  # each translation feeds both its critic and its cycle
+        loss = gan.loss.g_loss(gan.D.b(fake_b)) + gan.loss.g_loss(gan.D.a(fake_a))
+        loss = loss + cfg.cycle_weight * ((G.ba(fake_b) - a).abs().mean() + (G.ab(fake_a) - b).abs().mean())
+        if cfg.identity_weight:
+            loss = loss + cfg.identity_weight * ((G.ab(b) - b).abs().mean() + (G.ba(a) - a).abs().mean())
     return update(gan.opt_g, loss)

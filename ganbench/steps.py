@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 import torch
 from torch import Tensor, nn
 
+from ganbench.accel import autocast
 from ganbench.config import TrialConfig
 from ganbench.losses import PENALTIES, gradient_penalty
 
@@ -70,16 +71,20 @@ def d_step(gan: "GAN", cfg: TrialConfig, real: Tensor, z: Tensor, y: Tensor | No
     A conditional pair generates its fakes with the real batch's labels, so D, the
     penalties and their interpolates all see one label per row.
     """
-    with torch.no_grad():
-        fake = conditioned(gan.G, y)(z)
-    loss = update(gan.opt_d, penalized_d_loss(gan, cfg, conditioned(gan.D, y), real, fake))
+    with autocast(gan):
+        with torch.no_grad():
+            fake = conditioned(gan.G, y)(z)
+        loss = penalized_d_loss(gan, cfg, conditioned(gan.D, y), real, fake)
+    loss = update(gan.opt_d, loss)
     clip_weights(gan)
     return loss
 
 
 def g_step(gan: "GAN", z: Tensor, y: Tensor | None = None) -> Tensor:
     """One generator update against the current D."""
-    return update(gan.opt_g, gan.loss.g_loss(conditioned(gan.D, y)(conditioned(gan.G, y)(z))))
+    with autocast(gan):
+        loss = gan.loss.g_loss(conditioned(gan.D, y)(conditioned(gan.G, y)(z)))
+    return update(gan.opt_g, loss)
 
 
 def standard_d_step(gan: "GAN", cfg: TrialConfig, rng: torch.Generator) -> Tensor:

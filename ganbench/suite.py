@@ -267,6 +267,9 @@ def _check_trials(suite: Suite, known_params_only: bool = False) -> list[str]:
             TrialConfig(**params, **suite.budget.model_dump(), **cell, seed=suite.seeds[0])
         except ValidationError as err:
             for e in err.errors():
+                if not e["loc"]:  # a rule across keys (e.g. compile with a gradient penalty)
+                    problems.append(f"cell {suite.cell_label(cell)}: {e['msg'].removeprefix('Value error, ')}")
+                    continue
                 key = e["loc"][0]
                 if key in cell:
                     where = f"grid.{key}[{suite.grid[key].index(cell[key])}]"

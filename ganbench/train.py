@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ganbench.accel import configure_backends, flops_per_iteration, peak_tflops, prepare_modules
 from ganbench.config import TrialConfig
 from ganbench.datasets import Dataset
 from ganbench.evaluate import evaluate
@@ -61,6 +62,8 @@ class GAN:
     device: torch.device
     #: image metrics (feature network, real statistics), built at the first evaluation
     evaluator: Any = None
+    #: bf16 autocast around forward passes
+    amp: bool = False
 
     @property
     def n_classes(self) -> int:
@@ -104,9 +107,9 @@ def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
 def build(cfg: TrialConfig) -> GAN:
     torch.manual_seed(cfg.seed)  # weight initialisation
     device = resolve_device(cfg.device)
+    configure_backends(device)
     data = DATASETS.get(cfg.dataset)()
-    G, D = make_models(cfg, data)
-    G, D = G.to(device), D.to(device)
+    G, D = prepare_modules(*make_models(cfg, data), cfg, device, image_data=len(data.shape) == 3)
     if cfg.optimizer == "adam":
         opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
         opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas_d or cfg.betas)
@@ -114,7 +117,7 @@ def build(cfg: TrialConfig) -> GAN:
         opt_g = torch.optim.SGD(G.parameters(), lr=cfg.lr_g)
         opt_d = torch.optim.SGD(D.parameters(), lr=cfg.lr_d)
     loss = make_loss(cfg.loss, clip=cfg.clip, gp_weight=cfg.gp_weight)
-    return GAN(G, D, loss, data, opt_g, opt_d, device)
+    return GAN(G, D, loss, data, opt_g, opt_d, device, amp=cfg.amp == "bf16")
 
 
 def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) -> TrainResult:
@@ -184,6 +187,11 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) 
         wall_s=wall,
         eval_frac=eval_time / wall,
     )
+    if status != "diverged":  # counted after timing, on a fresh uncompiled build: the trial is untouched
+        flops = flops_per_iteration(build(cfg.model_copy(update={"compile": False})), cfg, d_update, g_update)
+        peak = peak_tflops(gan.device, gan.amp)
+        metrics["tflops"] = flops * metrics["steps_per_s"] / 1e12
+        metrics["mfu"] = metrics["tflops"] / peak if peak else math.nan
     pictures = trial_pictures(gan, cfg) if status != "diverged" else {}
     info = {f"image_eval.{key}": value for key, value in gan.evaluator.meta.items()} if gan.evaluator else {}
     return TrainResult(status, metrics, curves, snapshots, steps_done, message, pictures, info)

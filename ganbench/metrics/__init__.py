@@ -51,6 +51,8 @@ _define("peak_mem_mb", "throughput", False, "MB", "peak memory: CUDA max allocat
 _define("wall_s", "throughput", False, "s", "trial wall time, training and evaluation")
 _define("queue_s", "throughput", False, "s", "scheduling overhead: seconds from the driver's dispatch to the trial's start")
 _define("batch_trials", "throughput", None, "trials", "trials trained together as one stacked model (1: alone)")
+_define("tflops", "throughput", True, "TFLOP/s", "achieved matmul/conv TFLOP/s in training (torch.utils.flop_counter x steps/s)")
+_define("mfu", "throughput", True, "fraction", "model FLOPs utilisation: tflops / the GPU's dense bf16 (or TF32) peak; GPU only")
 _define("eval_frac", "throughput", False, "fraction", "share of the trial's wall time spent evaluating")
 # image quality -- computed in metrics/images.py, gathered by metrics/image_eval.py (stacked digits
 # also report modes_covered and reverse_kl above, over the 1,000 digit triples)

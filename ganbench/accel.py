@@ -1,0 +1,91 @@
+"""The fast path: backend flags, memory format, compilation, autocast, and FLOPs for MFU.
+
+Defaults follow what a GPU user expects: TF32 matmuls/convolutions and cuDNN autotuning
+on, channels_last for conv models; bf16 autocast and torch.compile are opt-in per trial.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Callable
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+if TYPE_CHECKING:
+    from ganbench.config import TrialConfig
+    from ganbench.train import GAN
+
+#: dense peak TFLOP/s by device-name fragment: (bf16, tf32) tensor-core throughput, vendor data sheets
+PEAK_TFLOPS = {
+    "H200": (989.4, 494.7),
+    "H100 PCIe": (756.0, 378.0),
+    "H100": (989.4, 494.7),  # SXM
+    "A100": (312.0, 156.0),
+    "L40S": (362.1, 183.0),
+    "L4": (121.0, 60.0),
+    "A10": (125.0, 62.5),
+}
+
+
+def configure_backends(device: torch.device) -> None:
+    """TF32 and cuDNN autotuning on a GPU (fixed shapes per trial: autotuning pays off)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+
+
+def prepare_modules(G: nn.Module, D: nn.Module, cfg: "TrialConfig", device: torch.device,
+                    image_data: bool) -> tuple[nn.Module, nn.Module]:
+    """Move to the device, channels_last for conv models on a GPU, then compile when asked."""
+    G, D = G.to(device), D.to(device)
+    if device.type == "cuda" and image_data:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    if cfg.compile:
+        G, D = compile_module(G), compile_module(D)
+    return G, D
+
+
+def compile_module(module: nn.Module) -> nn.Module:
+    """torch.compile the module, or its two halves for CycleGAN (whose steps call them directly)."""
+    halves = [name for name in ("ab", "ba", "a", "b") if isinstance(getattr(module, name, None), nn.Module)]
+    if not halves:
+        return torch.compile(module)
+    for name in halves:
+        setattr(module, name, torch.compile(getattr(module, name)))
+    return module
+
+
+def autocast(gan: "GAN"):
+    """bf16 autocast around forward passes when the trial asks for it (backward runs outside)."""
+    if not gan.amp:
+        return contextlib.nullcontext()
+    return torch.autocast(gan.device.type, dtype=torch.bfloat16)
+
+
+def flops_per_iteration(gan: "GAN", cfg: "TrialConfig", d_update: Callable, g_update: Callable) -> int:
+    """Matmul/conv FLOPs of one iteration of Algorithm 1 (k D-steps + m G-steps, forward and backward).
+
+    Counted with torch.utils.flop_counter by running one iteration on ``gan``: pass a fresh,
+    uncompiled build, not the trial's (its weights move). Global RNG state is restored.
+    """
+    rng = torch.Generator().manual_seed(0)
+    counter = FlopCounterMode(display=False)
+    with torch.random.fork_rng(devices=[gan.device] if gan.device.type == "cuda" else []), counter:
+        for _ in range(cfg.d_steps_per_g_step):
+            d_update(gan, cfg, rng)
+        for _ in range(cfg.g_steps_per_d_step):
+            g_update(gan, cfg, rng)
+    return counter.get_total_flops()
+
+
+def peak_tflops(device: torch.device, bf16: bool) -> float | None:
+    """The device's dense tensor-core peak for the trial's precision (TF32 for fp32 runs), if known."""
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for fragment, (peak_bf16, peak_tf32) in PEAK_TFLOPS.items():
+        if fragment in name:
+            return peak_bf16 if bf16 else peak_tf32
+    return None
