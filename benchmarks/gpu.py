@@ -1,0 +1,107 @@
+"""GPU throughput and MFU: mlp, dcgan and resnet at batch 64/256, fp32 (TF32) vs bf16 autocast, eager vs
+torch.compile, and the batched-trials speedup on the GPU. Runs only where CUDA is present.
+
+    python benchmarks/gpu.py [--steps 300] [--out results/benchmarks] [--no-compile]
+
+Each configuration is one real ``train()`` on digits32 (32x32 images), timed in steady state: a
+step hook synchronises the device at iteration ``--warmup`` and at the last one, so compilation and
+cuDNN autotuning are left out. samples/s = batch x (k + m) x steps/s; MFU = achieved matmul/conv FLOP/s
+(torch.utils.flop_counter) over the device's dense bf16 or TF32 peak (ganbench.accel.PEAK_TFLOPS).
+Writes gpu.csv under --out and results/performance.md.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import report  # noqa: E402
+
+from ganbench.accel import flops_per_iteration, peak_tflops  # noqa: E402
+from ganbench.batched import train_batched  # noqa: E402
+from ganbench.config import TrialConfig  # noqa: E402
+from ganbench.results import atomic_write_text  # noqa: E402
+from ganbench.steps import standard_d_step, standard_g_step  # noqa: E402
+from ganbench.train import build, train  # noqa: E402
+
+MODELS = {"mlp": dict(hidden=512, depth=3), "dcgan": dict(hidden=64), "resnet": dict(hidden=64)}
+
+
+class SteadyClock:
+    """Stepped once per iteration by train(): device-synchronised times at the warm-up mark and the end."""
+
+    def __init__(self, warmup: int, steps: int):
+        self.warmup, self.steps, self.i, self.t = warmup, steps, 0, {}
+
+    def step(self) -> None:
+        self.i += 1
+        if self.i in (self.warmup, self.steps):
+            torch.cuda.synchronize()
+            self.t[self.i] = time.perf_counter()
+
+    def steps_per_s(self) -> float:
+        return (self.steps - self.warmup) / (self.t[self.steps] - self.t[self.warmup])
+
+
+def measure(model: str, batch: int, amp: str, compiled: bool, steps: int, warmup: int) -> dict:
+    cfg = TrialConfig(model=model, loss="hinge", dataset="digits32", batch_size=batch, z_dim=128, amp=amp,
+                      compile=compiled, steps=steps, eval_every=steps, eval_samples=64, device="cuda",
+                      **MODELS[model])
+    clock = SteadyClock(warmup, steps)
+    torch.cuda.reset_peak_memory_stats()
+    result = train(cfg, profiler=clock)
+    flops = flops_per_iteration(build(cfg.model_copy(update={"compile": False})), cfg, standard_d_step,
+                                standard_g_step)
+    rate = clock.steps_per_s()
+    peak = peak_tflops(torch.device("cuda"), bf16=amp == "bf16")
+    return {"model": model, "batch": batch, "precision": amp if amp != "none" else "fp32/tf32",
+            "compile": compiled, "status": result.status, "steps_per_s": rate, "samples_per_s": rate * batch * 2,
+            "tflops": flops * rate / 1e12, "mfu": flops * rate / 1e12 / peak if peak else float("nan"),
+            "peak_mem_mb": torch.cuda.max_memory_allocated() / 2**20}
+
+
+def batched_speedup(m: int, steps: int) -> dict:
+    """M ring8 MLP trials as one stacked model against one trial alone (x M), both on the GPU."""
+    cfgs = [TrialConfig(model="mlp", loss="nonsaturating", dataset="ring8", batch_size=256, seed=i, steps=steps,
+                        eval_every=steps, eval_samples=500, device="cuda") for i in range(m)]
+    train(cfgs[0])  # warm-up
+    t0 = time.perf_counter()
+    train(cfgs[0])
+    alone = (time.perf_counter() - t0) * m
+    train_batched(cfgs[:2])  # warm-up
+    t0 = time.perf_counter()
+    train_batched(cfgs)
+    together = time.perf_counter() - t0
+    return {"M": m, "alone_s (x M)": alone, "batched_s": together, "speedup": alone / together,
+            "model_steps_per_s": m * steps / together}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--no-compile", action="store_true")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        print("no CUDA device here: the gpu benchmark is skipped (nothing written)")
+        return
+    device = torch.cuda.get_device_name()
+    rows = [measure(model, batch, amp, compiled, args.steps, args.warmup)
+            for model in MODELS for batch in (64, 256) for amp in ("none", "bf16")
+            for compiled in ((False,) if args.no_compile else (False, True))]
+    table = report(rows, f"GPU throughput on {device}", args.out, "gpu")
+    speed = report([batched_speedup(m, 200) for m in (32, 128)], f"batched trials on {device}", args.out,
+                   "gpu_batched")
+    atomic_write_text(Path("results/performance.md"), "\n".join([
+        "# Performance on GPU", "", f"Device: {device}; torch {torch.__version__}; `python benchmarks/gpu.py`.", "",
+        table.to_markdown(index=False, floatfmt=".4g"), "", "Batched trials (ring8 MLP, M trials as one model):", "",
+        speed.to_markdown(index=False, floatfmt=".4g"), ""]))
+
+
+if __name__ == "__main__":
+    main()
