@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from ganbench.accel import configure_backends, flops_per_iteration, peak_tflops, prepare_modules
 from ganbench.config import TrialConfig
@@ -190,7 +190,7 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) 
     if status != "diverged":  # counted after timing, on a fresh uncompiled build: the trial is untouched
         flops = flops_per_iteration(build(cfg.model_copy(update={"compile": False})), cfg, d_update, g_update)
         peak = peak_tflops(gan.device, gan.amp)
-        metrics["tflops"] = flops * metrics["steps_per_s"] / 1e12
+        metrics["tflops"] = flops * metrics["steps_per_s"] / 1e12 if flops else math.nan
         metrics["mfu"] = metrics["tflops"] / peak if peak else math.nan
     pictures = trial_pictures(gan, cfg) if status != "diverged" else {}
     info = {f"image_eval.{key}": value for key, value in gan.evaluator.meta.items()} if gan.evaluator else {}

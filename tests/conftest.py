@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -18,3 +19,12 @@ def feature_net_cache(tmp_path_factory):
         os.environ.pop("GANBENCH_CACHE_DIR", None)
     else:
         os.environ["GANBENCH_CACHE_DIR"] = before
+
+
+@pytest.fixture
+def one_thread():
+    """Small models on a busy 2-core box: one intra-op thread is faster and steadier than two."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

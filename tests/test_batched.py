@@ -11,6 +11,8 @@ from ganbench.batched import stacked_forward, train_batched
 from ganbench.config import TrialConfig
 from ganbench.train import train
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def cfg(**kw) -> TrialConfig:
     base = dict(model="mlp", loss="nonsaturating", dataset="ring8", steps=5, eval_every=5,
@@ -22,15 +24,6 @@ def trio(**kw) -> list[TrialConfig]:
     return [cfg(seed=0, lr_d=1e-3, lr_g=1e-3, **kw),
             cfg(seed=1, lr_d=3e-4, lr_g=2e-3, betas=(0.9, 0.99), **kw),
             cfg(seed=7, lr_d=2e-3, lr_g=5e-4, betas_d=(0.0, 0.9), **kw)]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one thread is faster, and steadier on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("loss, k, m", [("nonsaturating", 1, 1), ("wgan", 3, 1), ("lsgan", 1, 2)])

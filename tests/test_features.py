@@ -8,23 +8,7 @@ from ganbench.datasets.images import ImageDataset, triple_digits
 from ganbench.metrics import features as fm
 from ganbench.registry import DATASETS
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The box has 2 busy cores: one intra-op thread is several times faster than two here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """One cache dir for the whole session (the image-metric tests share it): digits train once."""
-    path = tmp_path_factory.getbasetemp() / "ganbench-cache"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GANBENCH_CACHE_DIR", str(path))
-        yield path
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +17,7 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def digits_net(cache, digits):
+def digits_net(feature_net_cache, digits):
     return fm.load_feature_net(digits)
 
 
@@ -55,10 +39,10 @@ def test_digits_net_reaches_95_percent_test_accuracy_and_is_frozen(digits_net, d
     assert torch.allclose(net.logits(x), net.logits_from_features(net.features(x)))
 
 
-def test_second_load_reads_the_cache_without_retraining(digits_net, digits, cache):
+def test_second_load_reads_the_cache_without_retraining(digits_net, digits, feature_net_cache):
     net, acc = digits_net
     path = fm.cache_path(digits)
-    assert path.parent == cache / "features" and path.name.startswith("digits16-seed0-")
+    assert path.parent == feature_net_cache / "features" and path.name.startswith("digits16-seed0-")
     stat = path.stat()
     net2, acc2 = fm.load_feature_net(digits)
     assert acc2 == acc
@@ -109,7 +93,7 @@ def test_feature_net_takes_8_to_32_pixel_images(channels, size):
     assert net.logits(x).shape == (5, 10)
 
 
-def test_stacked_net_reads_test_triples_and_its_logits_are_the_product_of_channels(digits_net, cache):
+def test_stacked_net_reads_test_triples_and_its_logits_are_the_product_of_channels(digits_net, feature_net_cache):
     stacked = DATASETS.get("stacked_digits")()
     net, acc = fm.load_feature_net(stacked)
     assert isinstance(net, fm.StackedFeatureNet)

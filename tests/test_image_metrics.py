@@ -11,25 +11,9 @@ from ganbench.metrics.features import load_feature_net
 from ganbench.metrics.image_eval import ImageEvaluator
 from ganbench.registry import DATASETS, METRICS
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 NOISE_STDS = (0.1, 0.3, 0.6, 1.0)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The box has 2 busy cores: one intra-op thread is several times faster than two here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cache(tmp_path_factory):
-    """The session's cache dir, shared with test_features.py: the digits net trains once."""
-    path = tmp_path_factory.getbasetemp() / "ganbench-cache"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GANBENCH_CACHE_DIR", str(path))
-        yield path
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +191,7 @@ def test_evaluator_scores_held_out_digits_above_noise_and_copies_as_memorized(ev
     assert evaluator(digits.test_images) == real  # deterministic
 
 
-def test_evaluator_on_stacked_digits_counts_modes(cache):
+def test_evaluator_on_stacked_digits_counts_modes(feature_net_cache):
     stacked = DATASETS.get("stacked_digits")()
     ev = ImageEvaluator(stacked, max_real=2000)
     assert {"modes_covered", "reverse_kl"} <= set(ev.metric_names)

@@ -12,16 +12,10 @@ from ganbench.cyclegan_steps import cycle_d_step, cycle_g_step
 from ganbench.pictures import GRID_COLUMNS, INTERPOLATION_ROWS, INTERPOLATION_STEPS, image_grid
 from ganbench.train import build, train
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 IMAGE = dict(loss="hinge", dataset="digits", batch_size=16, z_dim=8, hidden=8, steps=4, eval_every=2,
              eval_samples=200)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def grid_side(n: int, size: int = 16, pad: int = 1) -> int:

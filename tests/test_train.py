@@ -33,21 +33,22 @@ def test_evaluation_frequency_does_not_change_training_or_the_final_evaluation()
 
 @pytest.mark.parametrize("k, m", [(1, 1), (3, 1), (1, 2)])
 def test_k_d_steps_and_m_g_steps_per_iteration(monkeypatch, k, m):
-    counts = {"d": 0, "g": 0}
+    counts: dict[int, dict[str, int]] = {}  # per GAN: the trial's, and the fresh copy FLOPs are counted on
+
+    def d_step(gan, *a):
+        counts.setdefault(id(gan), {"d": 0, "g": 0})["d"] += 1
+        return real_d(gan, *a)
+
+    def g_step(gan, *a):
+        counts.setdefault(id(gan), {"d": 0, "g": 0})["g"] += 1
+        return real_g(gan, *a)
+
     real_d, real_g = steps_module.d_step, steps_module.g_step
-
-    def d_step(*a):
-        counts["d"] += 1
-        return real_d(*a)
-
-    def g_step(*a):
-        counts["g"] += 1
-        return real_g(*a)
-
     monkeypatch.setattr(steps_module, "d_step", d_step)
     monkeypatch.setattr(steps_module, "g_step", g_step)
     result = train(cfg(steps=10, eval_every=5, d_steps_per_g_step=k, g_steps_per_d_step=m))
-    assert counts == {"d": 10 * k, "g": 10 * m}
+    trial, flop_count = counts.values()
+    assert trial == {"d": 10 * k, "g": 10 * m} and flop_count == {"d": k, "g": m}
     assert result.steps_done == 10
     assert result.metrics["samples_per_s"] == pytest.approx(result.metrics["steps_per_s"] * 32 * (k + m))
 
