@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ganbench.datasets import DatasetUnavailable, dataset_summary  # noqa: E402
 from ganbench.losses import LOG4  # noqa: E402
 from ganbench.registry import DATASETS, METRICS  # noqa: E402
 from ganbench.results import CURVE_COLUMNS, ResultsStore, atomic_write, read_snapshots  # noqa: E402
@@ -186,7 +187,7 @@ def plot_equilibrium(f: Frames, path: Path) -> Path | None:
 def objective_metric(suite: Suite, dataset: str) -> str:
     if suite.search is not None:
         return suite.search.objective.metric
-    return DATASETS.get(dataset)().primary_metric
+    return dataset_summary(dataset)[0]
 
 
 def plot_k_effect(f: Frames, path: Path) -> Path | None:
@@ -255,12 +256,20 @@ def _bar_height(n_cells: int) -> float:
     return 1.2 + 0.35 * n_cells
 
 
+def _dataset(name: str):
+    """The dataset, or None where its local files are absent (plots that need it are then skipped)."""
+    try:
+        return DATASETS.get(name)()
+    except DatasetUnavailable:
+        return None
+
+
 def plot_modes(f: Frames, path: Path) -> Path | None:
     """Modes covered per cell against the number of modes; one panel per toy dataset."""
     panels = []
     for dataset in dict.fromkeys(f.seeded["dataset"]):
         data = f.seeded[f.seeded["dataset"] == dataset]
-        n_modes = getattr(DATASETS.get(dataset)(), "n_modes", None)
+        n_modes = getattr(_dataset(dataset), "n_modes", None)
         cells = [c for c in f.cells() if len(_finite(data[data["cell"] == c], "modes_covered"))]
         if n_modes is not None and cells:
             panels.append((dataset, n_modes, cells))
@@ -311,7 +320,7 @@ def plot_samples(f: Frames, path: Path) -> Path | None:
     rows = []
     for cell in f.cells():
         dataset = f.seeded.loc[f.seeded["cell"] == cell, "dataset"].iloc[0]
-        data = DATASETS.get(dataset)()
+        data = _dataset(dataset)
         centers = getattr(data, "centers", None)
         snap = _snapshot_of(f, cell) if centers is not None and centers.shape[1] <= 2 else None
         if snap is not None:

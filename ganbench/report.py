@@ -12,7 +12,8 @@ from ganbench.export import to_jsonl, to_latex
 from ganbench.html_report import to_html
 from ganbench.losses import LOG4
 from ganbench.metrics import Metric
-from ganbench.registry import DATASETS, METRICS
+from ganbench.datasets import dataset_summary
+from ganbench.registry import METRICS
 from ganbench.results import ResultsStore, atomic_write, atomic_write_text, picture_path, read_run_info
 from ganbench.stats import mean_ci95
 from ganbench.suite import Suite, load_suite
@@ -32,7 +33,7 @@ LINKED_PICTURES = ("samples", "translation")
 
 def metric_columns(trials: pd.DataFrame, suite: Suite) -> list[Metric]:
     """Metrics present with at least one finite value, the suite's primary metrics first."""
-    primary = {DATASETS.get(d)().primary_metric for d in _datasets(suite)}
+    primary = {dataset_summary(d)[0] for d in _datasets(suite)}
     objective = suite.search.objective.metric if suite.search else None
     order = METRICS.in_order()
     present = [METRICS.get(n) for n in order if n in trials and pd.to_numeric(trials[n], errors="coerce").notna().any()]
@@ -170,7 +171,7 @@ def header_items(suite: Suite, run_info: dict | None, trials: pd.DataFrame | Non
     """What a reader needs to cite the table: protocol, statistics, environment (Markdown inline syntax)."""
     info = run_info or {}
     env = info.get("environment", {})
-    protocols = sorted({getattr(DATASETS.get(d)(), "protocol", "") or d for d in _datasets(suite)})
+    protocols = sorted({dataset_summary(d)[1] for d in _datasets(suite)})
     cuda = f", CUDA {env['cuda']}" if env.get("cuda") else ""
     return [
         f"suite hash `{info.get('suite_hash', suite.suite_hash())}`; {len(suite.cells())} cells x "
