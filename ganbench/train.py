@@ -81,18 +81,12 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-#: models whose D uses batch norm unless told otherwise
-BATCH_NORM_CRITICS = ("dcgan", "cgan")
-
-
 def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
     """G and D of the trial's model for its data (also used to check a suite before it runs)."""
-    # WGAN-GP penalises per-example gradients, which batch norm in the critic mixes across the batch
-    d_norm = cfg.d_norm or ("layer" if cfg.loss == "wgan-gp" and cfg.model in BATCH_NORM_CRITICS else None)
     models = MODELS.get(cfg.model)(
         data.shape, cfg.z_dim, hidden=cfg.hidden, depth=cfg.depth, d_maxout=cfg.d_maxout, d_dropout=cfg.d_dropout,
-        n_classes=getattr(data, "n_classes", 0), d_norm=d_norm, d_projection=cfg.d_projection,
-        conditional=cfg.conditional,
+        n_classes=getattr(data, "n_classes", 0), d_norm=cfg.d_norm, d_projection=cfg.d_projection,
+        conditional=cfg.conditional, gradient_penalty=cfg.loss == "wgan-gp",
     )
     two_domains = hasattr(data, "sample_pair")
     if getattr(models[0], "is_cycle", False) != two_domains:

@@ -89,3 +89,5 @@ def test_a_wgan_gp_dcgan_critic_drops_batch_norm():
     gan = build(TrialConfig(model="dcgan", **{**IMAGE, "loss": "wgan-gp"}))
     assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in gan.D.modules())
     assert any(isinstance(mod, torch.nn.BatchNorm2d) for mod in build(TrialConfig(model="dcgan", **IMAGE)).D.modules())
+    asked = build(TrialConfig(model="dcgan", d_norm="batch", **{**IMAGE, "loss": "wgan-gp"}))  # an explicit choice wins
+    assert any(isinstance(mod, torch.nn.BatchNorm2d) for mod in asked.D.modules())

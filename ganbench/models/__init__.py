@@ -3,7 +3,8 @@
 Every registered model is a factory with one signature::
 
     factory(data_shape, z_dim, *, hidden, depth, d_maxout, d_dropout,
-            n_classes=0, d_norm=None, d_projection=False, conditional=False) -> (G, D)
+            n_classes=0, d_norm=None, d_projection=False, conditional=False,
+            gradient_penalty=False) -> (G, D)
 
 G maps z of shape (n, z_dim) to samples of shape (n, *data_shape); D maps samples to
 raw outputs of shape (n,) (logits or critic values; the loss decides how to read them).
@@ -12,7 +13,7 @@ Options an architecture has no use for are ignored.
 Image models (``dcgan``, ``cgan``, ``resnet``, ``cyclegan``) take data_shape (C, H, W) with
 H == W a power of two >= 8 and end G in tanh (pixels in [-1, 1]). ``hidden`` is the base
 channel width; ``d_norm`` is D's normalisation (None = the architecture's default, or one of
-``layers.D_NORMS``). Their G and D carry ``n_classes`` (0 = unconditional); when it is > 0
+``layers.D_NORMS``; ``gradient_penalty`` turns a batch-norm default into layer norm). Their G and D carry ``n_classes`` (0 = unconditional); when it is > 0
 they are called G(z, y) and D(x, y) with int64 labels y of shape (n,). ``cyclegan`` is the
 exception to the z -> sample rule: see ``cyclegan.CycleGenerators`` (``is_cycle = True``).
 """

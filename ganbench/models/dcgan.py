@@ -83,17 +83,19 @@ class Discriminator(nn.Module):
         return self.head(h.flatten(1)).squeeze(1)
 
 
-def build(data_shape, z_dim, hidden, d_norm, n_classes=0, projection=False):
-    """The DCGAN pair with the paper's N(0, 0.02) initialisation; batch norm in D unless ``d_norm`` says otherwise."""
+def build(data_shape, z_dim, hidden, d_norm, n_classes=0, projection=False, gradient_penalty=False):
+    """The DCGAN pair with the paper's N(0, 0.02) initialisation; batch norm in D unless ``d_norm`` says otherwise
+    (or the loss has a gradient penalty: then layer norm)."""
     G = Generator(z_dim, data_shape, hidden, n_classes)
-    D = Discriminator(data_shape, hidden, DNorm(d_norm, default="batch"), n_classes, projection)
+    D = Discriminator(data_shape, hidden, DNorm(d_norm, default="batch", gradient_penalty=gradient_penalty),
+                      n_classes, projection)
     dcgan_init(G)
     dcgan_init(D)
     return G, D
 
 
 @MODELS.register("dcgan")
-def dcgan(data_shape, z_dim, *, hidden=64, d_norm=None, conditional=False, **_unused):
+def dcgan(data_shape, z_dim, *, hidden=64, d_norm=None, conditional=False, gradient_penalty=False, **_unused):
     """DCGAN (Radford 2015): transposed-conv G with BN+ReLU, strided-conv D with LeakyReLU; width `hidden`."""
     check_unconditional("dcgan", conditional)
-    return build(data_shape, z_dim, hidden, d_norm)
+    return build(data_shape, z_dim, hidden, d_norm, gradient_penalty=gradient_penalty)

@@ -20,8 +20,11 @@ D_NORMS = ("none", "batch", "layer", "instance", "spectral")
 class DNorm:
     """One of D_NORMS: how D's weight layers are built and which feature norm follows them."""
 
-    def __init__(self, name: str | None, default: str):
-        name = default if name is None else name
+    def __init__(self, name: str | None, default: str, gradient_penalty: bool = False):
+        """``gradient_penalty``: the loss penalises per-example gradients of D (WGAN-GP), which batch
+        norm mixes across the batch, so a batch-norm default becomes layer norm (Gulrajani et al. 2017)."""
+        if name is None:
+            name = "layer" if default == "batch" and gradient_penalty else default
         if name not in D_NORMS:
             raise ValueError(f"unknown d_norm {name!r}; valid: None (the architecture's default), {', '.join(D_NORMS)}")
         self.name = name
