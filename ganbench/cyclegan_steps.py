@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ganbench.accel import autocast
 from ganbench.config import TrialConfig
+from ganbench.models.cyclegan import cycle_l1, identity_l1
 from ganbench.steps import clip_weights, penalized_d_loss, update
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def cycle_g_step(gan: "GAN", cfg: TrialConfig, rng: torch.Generator) -> Tensor:
     with autocast(gan):
         fake_b, fake_a = G.ab(a), G.ba(b)  # each translation feeds both its critic and its cycle
         loss = gan.loss.g_loss(gan.D.b(fake_b)) + gan.loss.g_loss(gan.D.a(fake_a))
-        loss = loss + cfg.cycle_weight * ((G.ba(fake_b) - a).abs().mean() + (G.ab(fake_a) - b).abs().mean())
+        loss = loss + cfg.cycle_weight * cycle_l1(G, a, b, fake_b, fake_a)
         if cfg.identity_weight:
-            loss = loss + cfg.identity_weight * ((G.ab(b) - b).abs().mean() + (G.ba(a) - a).abs().mean())
+            loss = loss + cfg.identity_weight * identity_l1(G, a, b)
     return update(gan.opt_g, loss)

@@ -91,3 +91,19 @@ def test_a_wgan_gp_dcgan_critic_drops_batch_norm():
     assert any(isinstance(mod, torch.nn.BatchNorm2d) for mod in build(TrialConfig(model="dcgan", **IMAGE)).D.modules())
     asked = build(TrialConfig(model="dcgan", d_norm="batch", **{**IMAGE, "loss": "wgan-gp"}))  # an explicit choice wins
     assert any(isinstance(mod, torch.nn.BatchNorm2d) for mod in asked.D.modules())
+
+
+def test_cycle_weight_adds_lambda_times_the_cycle_l1_to_the_generator_loss():
+    from ganbench.cyclegan_steps import draw_pair
+    from ganbench.models.cyclegan import cycle_losses
+
+    base = dict(model="cyclegan", loss="lsgan", dataset="digits_invert", batch_size=4, hidden=4, depth=1)
+    losses = {}
+    for weight in (0.0, 10.0):
+        cfg = TrialConfig(**base, cycle_weight=weight)
+        losses[weight] = float(cycle_g_step(build(cfg), cfg, torch.Generator().manual_seed(3)))
+    gan = build(TrialConfig(**base))  # the same initial weights, the same batch
+    a, b = draw_pair(gan, 4, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        cycle, _ = cycle_losses(gan.G, a, b)
+    assert losses[10.0] - losses[0.0] == pytest.approx(10.0 * float(cycle), rel=1e-4)
