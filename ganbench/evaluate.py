@@ -10,7 +10,7 @@ from ganbench.datasets import ImageDataset, ModeMixture
 from ganbench.datasets.toy import Dirac
 from ganbench.metrics.convergence import discriminator_metrics
 from ganbench.metrics.modes import mode_metrics
-from ganbench.steps import conditioned
+from ganbench.steps import conditioned, draw_real
 
 if TYPE_CHECKING:
     from ganbench.config import TrialConfig
@@ -52,10 +52,7 @@ def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> tuple[dict
     z = torch.randn(n, cfg.z_dim, generator=rng).to(gan.device)
     y_fake = balanced_labels(gan, n)
     fake = conditioned(gan.G, y_fake)(z)
-    if gan.n_classes:
-        real, y_real = (t.to(gan.device) for t in gan.data.sample_labeled(n, rng))
-    else:
-        real, y_real = gan.data.sample(n, rng).to(gan.device), None
+    real, y_real = draw_real(gan, n, rng)
     metrics = discriminator_metrics(gan.loss, conditioned(gan.D, y_real)(real), conditioned(gan.D, y_fake)(fake))
     if isinstance(gan.data, ModeMixture):
         metrics.update(mode_metrics(fake, gan.data.centers.to(gan.device), gan.data.std, cfg.mode_min_count))

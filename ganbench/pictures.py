@@ -42,7 +42,7 @@ def trial_pictures(gan: "GAN", cfg: "TrialConfig") -> dict[str, np.ndarray]:
     """Named pictures for image data (none for toy data, whose samples go to samples/<id>.npz)."""
     if gan.is_cycle:
         return {"translation": translation_rows(gan)}
-    if not isinstance(gan.data, ImageDataset) or len(gan.data.shape) != 3:
+    if not isinstance(gan.data, ImageDataset):
         return {}
     gan.G.eval()
     rng = torch.Generator().manual_seed(PICTURE_SEED)
