@@ -9,6 +9,8 @@ translation of any training A image.
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -90,6 +92,7 @@ def unpaired_halves(n: int) -> tuple[Tensor, Tensor]:
     return order[: n // 2], order[n // 2:]
 
 
+@functools.lru_cache(maxsize=None)  # one object per process, shared by trials, checks and reports
 def digits_cycle(name: str, mapping: str) -> CycleDataset:
     base = digits()
     half_a, half_b = unpaired_halves(len(base.train_images))

@@ -61,7 +61,6 @@ def to_unit_range(pixels: Tensor, max_value: float) -> Tensor:
     return pixels.float().div(max_value).mul(2).sub(1)
 
 
-@functools.lru_cache(maxsize=None)
 def _digits(size: int) -> tuple[Tensor, Tensor]:
     from sklearn.datasets import load_digits  # ships with scikit-learn: no download
 
@@ -73,6 +72,7 @@ def _digits(size: int) -> tuple[Tensor, Tensor]:
     return images.contiguous(), torch.from_numpy(bunch.target).long()
 
 
+@functools.lru_cache(maxsize=None)  # one object per process: every trial, check and report shares it
 def digits_dataset(size: int) -> ImageDataset:
     images, labels = _digits(size)
     parts = split(images, labels)
@@ -133,6 +133,7 @@ STACKED_REFERENCE = (10_000, 2_000)
 
 
 @DATASETS.register("stacked_digits")
+@functools.lru_cache(maxsize=None)  # the 12,000 reference triples are drawn once per process
 def stacked_digits() -> StackedDigits:
     """Three 16x16 digits as RGB channels: 1,000 modes (Stacked MNIST protocol on the bundled digits)."""
     base = digits()
