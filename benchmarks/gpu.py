@@ -54,7 +54,7 @@ def measure(model: str, batch: int, amp: str, compiled: bool, steps: int, warmup
     clock = SteadyClock(warmup, steps)
     torch.cuda.reset_peak_memory_stats()
     result = train(cfg, profiler=clock)
-    flops = flops_per_iteration(build(cfg.model_copy(update={"compile": False})), cfg, standard_d_step,
+    flops = flops_per_iteration(lambda: build(cfg.model_copy(update={"compile": False})), cfg, standard_d_step,
                                 standard_g_step)
     rate = clock.steps_per_s()
     peak = peak_tflops(torch.device("cuda"), bf16=amp == "bf16")

@@ -64,10 +64,11 @@ def autocast(gan: "GAN"):
     return torch.autocast(gan.device.type, dtype=torch.bfloat16)
 
 
-def flops_per_iteration(gan: "GAN", cfg: "TrialConfig", d_update: Callable, g_update: Callable) -> int | None:
+def flops_per_iteration(make_gan: Callable[[], "GAN"], cfg: "TrialConfig", d_update: Callable,
+                        g_update: Callable) -> int | None:
     """Matmul/conv FLOPs of one iteration of Algorithm 1 (k D-steps + m G-steps, forward and backward).
 
-    Counted with torch.utils.flop_counter by running one iteration on ``gan``: pass a fresh,
+    Counted with torch.utils.flop_counter by running one iteration on ``make_gan()``: a fresh,
     uncompiled build, not the trial's (its weights move). Global RNG state is restored.
     None when the counter cannot follow the step: in torch 2.13 its backward hooks fail on
     the double backward of gradient penalties (wgan-gp, R1, R2) and on graphs whose
@@ -78,11 +79,13 @@ def flops_per_iteration(gan: "GAN", cfg: "TrialConfig", d_update: Callable, g_up
     rng = torch.Generator().manual_seed(0)
     counter = FlopCounterMode(display=False)
     try:
-        with torch.random.fork_rng(devices=[gan.device] if gan.device.type == "cuda" else []), counter:
-            for _ in range(cfg.d_steps_per_g_step):
-                d_update(gan, cfg, rng)
-            for _ in range(cfg.g_steps_per_d_step):
-                g_update(gan, cfg, rng)
+        with torch.random.fork_rng():  # build() seeds torch and dropout draws: the caller's stream is kept
+            gan = make_gan()
+            with counter:
+                for _ in range(cfg.d_steps_per_g_step):
+                    d_update(gan, cfg, rng)
+                for _ in range(cfg.g_steps_per_d_step):
+                    g_update(gan, cfg, rng)
     except (RuntimeError, AssertionError):
         return None
     return counter.get_total_flops()

@@ -182,7 +182,7 @@ def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) 
         eval_frac=eval_time / wall,
     )
     if status != "diverged":  # counted after timing, on a fresh uncompiled build: the trial is untouched
-        flops = flops_per_iteration(build(cfg.model_copy(update={"compile": False})), cfg, d_update, g_update)
+        flops = flops_per_iteration(lambda: build(cfg.model_copy(update={"compile": False})), cfg, d_update, g_update)
         peak = peak_tflops(gan.device, gan.amp)
         metrics["tflops"] = flops * metrics["steps_per_s"] / 1e12 if flops else math.nan
         metrics["mfu"] = metrics["tflops"] / peak if peak else math.nan
