@@ -35,8 +35,7 @@ def image_metrics(gan: "GAN", fake: torch.Tensor) -> dict[str, float]:
     if gan.evaluator is None:
         from ganbench.metrics.image_eval import ImageEvaluator
 
-        with torch.enable_grad():  # a cache miss trains the feature network here
-            gan.evaluator = ImageEvaluator(gan.data, gan.device)
+        gan.evaluator = ImageEvaluator(gan.data, gan.device)
     return gan.evaluator(fake)
 
 

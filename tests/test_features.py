@@ -125,3 +125,11 @@ def test_inception_extractor_needs_local_weights_and_torch_fidelity(tmp_path, mo
         pytest.skip("torch-fidelity is installed")
     with pytest.raises(ModuleNotFoundError, match="pip install torch-fidelity"):
         fm.inception_feature_extractor()
+
+
+def test_training_works_from_inside_no_grad(tmp_path, monkeypatch):
+    # an evaluation runs under no_grad; a cache miss there must still train the net
+    monkeypatch.setenv("GANBENCH_CACHE_DIR", str(tmp_path))
+    with torch.no_grad():
+        _, acc = fm.load_feature_net(tiny_dataset("nograd"))
+    assert 0 <= acc <= 1 and fm.cache_path(tiny_dataset("nograd")).exists()

@@ -153,7 +153,7 @@ def train_feature_net(dataset, seed: int = 0) -> tuple[FeatureNet, float]:
     Adam with a one-cycle schedule, RECIPE["epochs"] epochs, random 1-pixel shifts, on one
     CPU thread; deterministic given the seed (the global RNG state is left as it was).
     """
-    with _threads(1):
+    with _threads(1), torch.enable_grad():  # callers may be inside no_grad (an evaluation)
         return _train(dataset, seed)
 
 
