@@ -63,23 +63,36 @@ def check_batchable(cfgs: Sequence[TrialConfig]) -> None:
     if not cfgs:
         raise ValueError("train_batched needs at least one trial config")
     for i, cfg in enumerate(cfgs):
-        unsupported = [
-            (cfg.model != "mlp", f"model={cfg.model!r} (only 'mlp')"),
-            (cfg.optimizer != "adam", f"optimizer={cfg.optimizer!r} (only 'adam')"),
-            (cfg.loss not in SUPPORTED_LOSSES, f"loss={cfg.loss!r} (only {', '.join(SUPPORTED_LOSSES)})"),
-            (cfg.d_maxout >= 2, f"d_maxout={cfg.d_maxout} (no maxout)"),
-            (cfg.d_dropout > 0, f"d_dropout={cfg.d_dropout} (no dropout)"),
-            (cfg.r1 > 0, f"r1={cfg.r1} (no R1 penalty)"),
-            (cfg.r2 > 0, f"r2={cfg.r2} (no R2 penalty)"),
-        ]
-        bad = [what for flag, what in unsupported if flag]
+        bad = unsupported(cfg)
         if bad:
             raise ValueError(f"train_batched does not support trial {i}'s {'; '.join(bad)}")
-    keys = SHARED_KEYS + (("clip",) if cfgs[0].loss == "wgan" else ())
-    for key in keys:
+    for key in _shared_keys(cfgs[0]):
         values = {getattr(cfg, key) for cfg in cfgs}
         if len(values) > 1:
             raise ValueError(f"batched trials must share {key!r}, got {sorted(map(repr, values))}")
+
+
+def unsupported(cfg: TrialConfig) -> list[str]:
+    """What in ``cfg`` stacked training cannot do (empty when it can)."""
+    checks = [
+        (cfg.model != "mlp", f"model={cfg.model!r} (only 'mlp')"),
+        (cfg.optimizer != "adam", f"optimizer={cfg.optimizer!r} (only 'adam')"),
+        (cfg.loss not in SUPPORTED_LOSSES, f"loss={cfg.loss!r} (only {', '.join(SUPPORTED_LOSSES)})"),
+        (cfg.d_maxout >= 2, f"d_maxout={cfg.d_maxout} (no maxout)"),
+        (cfg.d_dropout > 0, f"d_dropout={cfg.d_dropout} (no dropout)"),
+        (cfg.r1 > 0, f"r1={cfg.r1} (no R1 penalty)"),
+        (cfg.r2 > 0, f"r2={cfg.r2} (no R2 penalty)"),
+    ]
+    return [what for flag, what in checks if flag]
+
+
+def _shared_keys(cfg: TrialConfig) -> tuple[str, ...]:
+    return SHARED_KEYS + (("clip",) if cfg.loss == "wgan" else ())
+
+
+def batch_key(cfg: TrialConfig) -> tuple:
+    """Trials with equal keys can share a batch: the values of everything they must share."""
+    return tuple(getattr(cfg, key) for key in _shared_keys(cfg))
 
 
 def stacked_forward(module: nn.Module) -> Callable[[dict[str, Tensor], Tensor], Tensor]:

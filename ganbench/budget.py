@@ -88,7 +88,7 @@ def _plot_spread(spread: pd.DataFrame, metric: str):
     done = spread[spread["status"] == "complete"]
     data = [done.loc[done["cell"] == c, "objective"].dropna().to_numpy() for c in cells]
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(cells) + 1.5))
-    ax.boxplot([d if len(d) else [np.nan] for d in data], vert=False, tick_labels=cells, showfliers=False)
+    ax.boxplot([d if len(d) else [np.nan] for d in data], orientation="horizontal", tick_labels=cells, showfliers=False)
     rng = np.random.default_rng(0)
     for i, d in enumerate(data, start=1):
         ax.scatter(d, i + rng.uniform(-0.15, 0.15, len(d)), s=10, alpha=0.6)

@@ -44,16 +44,21 @@ class GridPlan:
 
 
 def _batches(jobs: list[Job], size: int) -> list[Job]:
-    """Up to ``size`` jobs of the same cell as one batch job (stacked training); size 1: as they are."""
+    """Up to ``size`` jobs of one cell that share their stacked shapes (``batch_key``) as one batch
+    job (stacked training), in the order they came; size 1: as they are."""
     if size == 1:
         return jobs
+    from ganbench.batched import batch_key
+
+    groups: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault((job.label, batch_key(job.cfg)), []).append(job)
     out: list[Job] = []
-    for label in dict.fromkeys(j.label for j in jobs):
-        mine = [j for j in jobs if j.label == label]
-        for i in range(0, len(mine), size):
-            chunk = mine[i:i + size]
-            out.append(chunk[0] if len(chunk) == 1 else Job(chunk[0].cfg, "+".join(j.trial_id for j in chunk), label,
-                                                            members=chunk))
+    for group in groups.values():
+        for i in range(0, len(group), size):
+            chunk = group[i:i + size]
+            out.append(chunk[0] if len(chunk) == 1 else Job(chunk[0].cfg, "+".join(j.trial_id for j in chunk),
+                                                            chunk[0].label, members=chunk))
     return out
 
 
@@ -64,7 +69,11 @@ def search_trial_id(study: str, number: int, config_hash: str) -> str:
 
 class SearchPlan:
     """Each cell's study asks for ``n_trials`` trials (round-robin over cells), then its best
-    parameters are re-run on every suite seed (phase 'confirm')."""
+    parameters are re-run on every suite seed (phase 'confirm').
+
+    With ``execution.batch_trials`` M > 1 a cell asks up to M trials at once and those that share
+    their stacked shapes train as one batch (a searched k splits them by k), as do its confirmation runs.
+    """
 
     def __init__(self, suite: Suite, server: Any, rows: list[dict]):
         assert suite.search is not None
@@ -77,6 +86,8 @@ class SearchPlan:
         self.counted = {label: ray.get(server.counted.remote(label)) for label in self.cells}
         self.running: Counter = Counter()
         self.confirm: list[Job] = []
+        self.asked: list[Job] = []  # asked together, waiting for a free slot (batches of another shape)
+        self.batch = suite.execution.batch_trials
         self.confirmed: set[str] = set()
         self._order = itertools.cycle(list(self.cells))
         self.per_cell = self.search.n_trials + len(suite.seeds)
@@ -88,10 +99,15 @@ class SearchPlan:
     def next_job(self) -> Optional[Job]:
         if self.confirm:
             return self.confirm.pop()
+        if self.asked:
+            return self.asked.pop()
         for _ in range(len(self.cells)):
             label = next(self._order)
-            if self.counted[label] + self.running[label] < self.search.n_trials:
-                return self._ask(label)
+            free = self.search.n_trials - self.counted[label] - self.running[label]
+            if free > 0:
+                jobs = _batches([self._ask(label) for _ in range(min(free, self.batch))], self.batch)
+                self.asked.extend(reversed(jobs[1:]))
+                return jobs[0]
         return None
 
     def annotate(self, job: Job, row: dict) -> None:
@@ -129,13 +145,15 @@ class SearchPlan:
         if best is None:  # every trial failed, diverged or was pruned: nothing to confirm
             return
         number, params, _ = best
+        jobs = []
         for seed in self.suite.seeds:
             cfg = self.suite.config(self.cells[label], seed, params)
             if cfg.config_hash() in self.finished_ids:
                 self.already_done += 1
                 continue
-            self.confirm.append(Job(cfg, cfg.config_hash(), label,
-                                    {"phase": "confirm", "search_trial": number, **_searched(params)}))
+            jobs.append(Job(cfg, cfg.config_hash(), label,
+                            {"phase": "confirm", "search_trial": number, **_searched(params)}))
+        self.confirm.extend(reversed(_batches(jobs, self.batch)))
 
 
 def _searched(params: dict[str, Any]) -> dict[str, Any]:

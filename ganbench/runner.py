@@ -51,9 +51,9 @@ def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str,
 
 @ray.remote
 def _batch_task(cfg_jsons: list[str], axes: list[str], num_threads: int, trial_ids: list[str],
-                dispatched_at: float) -> list[dict]:
+                hooks: list[Optional[PruneHook]], dispatched_at: float) -> list[dict]:
     cfgs = [TrialConfig.model_validate_json(c) for c in cfg_jsons]
-    outs = run_trial_batch(cfgs, axes, num_threads, trial_ids, dispatched_at)
+    outs = run_trial_batch(cfgs, axes, num_threads, trial_ids, dispatched_at, hooks)
     node = ray.get_runtime_context().get_node_id()
     for out in outs:
         out["row"]["ray_node_id"] = node
@@ -127,7 +127,8 @@ def run_jobs(
                 break
             if job.members:
                 ref = batch_task.remote([m.cfg.model_dump_json() for m in job.members], axes, threads,
-                                        [m.trial_id for m in job.members], time.time())
+                                        [m.trial_id for m in job.members], [m.hook for m in job.members],
+                                        time.time())
             else:
                 ref = task.remote(job.cfg.model_dump_json(), axes, threads, job.trial_id, job.hook, time.time(),
                                   job.profile)

@@ -41,7 +41,7 @@ class Resources(BaseModel):
 
 class Execution(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    batch_trials: int = Field(1, ge=1, description="train up to M seeds of a grid cell as one stacked model (mlp)")
+    batch_trials: int = Field(1, ge=1, description="train up to M trials of a cell (seeds, or a search's trials of one shape) as one stacked model (mlp)")
 
 
 class Suite(BaseModel):
@@ -212,9 +212,7 @@ def _check_batching(suite: Suite) -> list[str]:
     """Stacked training supports a subset of options; say which one blocks it before anything runs."""
     if suite.execution.batch_trials == 1:
         return []
-    if suite.search is not None:
-        return ["execution.batch_trials: applies to grid suites; a search asks for its trials one at a time"]
-    from ganbench.batched import check_batchable
+    from ganbench.batched import check_batchable, unsupported
 
     problems = []
     for cell in suite.cells():
@@ -222,6 +220,16 @@ def _check_batching(suite: Suite) -> list[str]:
             check_batchable([suite.config(cell, seed) for seed in suite.seeds])
         except ValueError as err:
             problems.append(f"execution.batch_trials: cell {suite.cell_label(cell)}: {err}")
+    if suite.search is None or problems:
+        return problems
+    # a searched value may leave the supported subset (e.g. r1 > 0): check each range end
+    cell = suite.cells()[0]
+    for key, param in suite.search.space.items():
+        for value in param.extremes():
+            bad = unsupported(suite.config(cell, suite.search.seed, {key: value}))
+            if bad:
+                problems.append(f"execution.batch_trials: search.space.{key} = {value!r} cannot be batched: "
+                                f"{'; '.join(bad)}")
     return problems
 
 

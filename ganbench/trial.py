@@ -62,9 +62,11 @@ def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: 
 
 
 def run_trial_batch(cfgs: list[TrialConfig], axes: list[str], num_threads: int = 1,
-                    trial_ids: list[str] | None = None, dispatched_at: float | None = None) -> list[dict]:
+                    trial_ids: list[str] | None = None, dispatched_at: float | None = None,
+                    on_evals: list[EvalCallback | None] | None = None) -> list[dict]:
     """Train same-shaped trials as one stacked model (``execution.batch_trials``); one output per trial.
 
+    ``on_evals`` holds each trial's own evaluation callback (a search's pruning hook), or None.
     Never raises: a crash fails every trial of the batch, each row keeping the message.
     """
     from ganbench.batched import train_batched
@@ -72,8 +74,13 @@ def run_trial_batch(cfgs: list[TrialConfig], axes: list[str], num_threads: int =
     torch.set_num_threads(max(1, num_threads))
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
+    hooks = on_evals or [None] * len(cfgs)
+
+    def on_eval(i: int, step: int, metrics: dict[str, float]) -> bool:
+        return bool(hooks[i] and hooks[i](step, metrics))
+
     try:
-        results = train_batched(cfgs)
+        results = train_batched(cfgs, on_eval if any(hooks) else None)
     except Exception as err:
         results = [_failed(err, time.perf_counter() - t0)] * len(cfgs)
     ids = trial_ids or [None] * len(cfgs)

@@ -94,3 +94,53 @@ def test_stacked_forward_equals_each_module_alone_and_falls_back_to_vmap():
         got = stacked_forward(modules[0])(params, x)
         want = torch.stack([mod(xi) for mod, xi in zip(modules, x)])
         torch.testing.assert_close(got, want)
+
+
+@pytest.mark.ray
+def test_a_batched_search_trains_asked_trials_together_prunes_each_alone_and_confirms_as_a_batch(tmp_path):
+    import pandas as pd
+
+    from ganbench.suite import validate_suite
+    from ganbench.sweep import run_suite
+
+    log_range = {"type": "float", "low": 1e-6, "high": 1e-1, "log": True}
+    suite = validate_suite({
+        "name": "batched-search", "seeds": [1, 2], "budget": {"steps": 300, "eval_every": 50},
+        "grid": {"model": ["mlp"], "loss": ["nonsaturating"], "dataset": ["ring8"]},
+        "params": {"batch_size": 64, "hidden": 32, "eval_samples": 300},
+        "search": {"n_trials": 16, "sampler": "random", "pruner": "median", "seed": 7,
+                   "objective": {"metric": "reverse_kl"},
+                   "space": {"lr_g": log_range, "lr_d": log_range}},
+        "execution": {"batch_trials": 4},
+    })
+    run_suite(suite, tmp_path / "out", max_concurrent=1)
+    rows = pd.read_parquet(tmp_path / "out" / "trials.parquet")
+    search = rows[rows["phase"] == "search"]
+    assert len(search) == 16 and rows["trial_id"].is_unique
+    # the trials of one batch start together, four at a time, each with its own learning rates
+    batches = search.groupby("started_at")
+    assert batches.ngroups == 4
+    for _, batch in batches:
+        assert len(batch) == 4 and (batch["batch_trials"] == 4).all() and batch["search.lr_g"].is_unique
+    # each trial is pruned on its own: a pruned trial's batch mates run on
+    pruned = search[search["status"] == "pruned"]
+    assert len(pruned) >= 1 and (pruned["steps_done"] < 300).all()
+    mates = search[search["started_at"].isin(pruned["started_at"]) & (search["status"] == "complete")]
+    assert len(mates) >= 1 and (mates["steps_done"] == 300).all()
+    # the best parameters run on both seeds as one batch
+    confirm = rows[rows["phase"] == "confirm"]
+    assert sorted(confirm["seed"]) == [1, 2] and (confirm["batch_trials"] == 2).all()
+    assert confirm["search_trial"].nunique() == 1 and confirm["started_at"].nunique() == 1
+
+
+def test_jobs_are_batched_within_a_cell_and_split_by_what_they_must_share():
+    from ganbench.plan import _batches
+    from ganbench.runner import Job
+
+    cfgs = [cfg(seed=s, lr_g=lr, d_steps_per_g_step=k) for s, lr, k in
+            [(0, 1e-3, 1), (0, 2e-3, 2), (0, 3e-3, 1), (0, 4e-3, 1), (0, 5e-3, 2)]]
+    jobs = [Job(c, f"t{i}", "cell-a") for i, c in enumerate(cfgs)] + [Job(cfg(seed=9), "t5", "cell-b")]
+    batches = _batches(jobs, 2)
+    assert [[m.trial_id for m in b.members] or [b.trial_id] for b in batches] == \
+        [["t0", "t2"], ["t3"], ["t1", "t4"], ["t5"]]
+    assert _batches(jobs, 1) == jobs

@@ -166,6 +166,16 @@ def test_batching_is_checked_before_running_and_groups_seeds_of_a_cell():
     assert "execution.batch_trials" in error(with_(execution={"batch_trials": 0}))
 
 
+def test_a_batched_search_refuses_a_searched_value_that_cannot_be_batched():
+    space = {"lr_g": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True},
+             "r1": {"type": "float", "low": 0.0, "high": 1.0}}
+    search = {"n_trials": 4, "objective": {"metric": "reverse_kl"}, "space": space}
+    message = error(with_(execution={"batch_trials": 2}, search=search))
+    assert "search.space.r1 = 1.0 cannot be batched" in message and "no R1 penalty" in message
+    assert "lr_g" not in message
+    validate_suite(with_(execution={"batch_trials": 2}, search={**search, "space": {"lr_g": space["lr_g"]}}))
+
+
 def test_default_execution_keeps_the_suite_hash_of_earlier_runs():
     import json
 
