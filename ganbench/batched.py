@@ -7,7 +7,7 @@ which costs ~4x more per call on these small models), so each layer is one batch
 the trials instead of M small ones. Every trial keeps its own identity:
 
 - initial weights come from the real ``build(cfg)`` of that trial (``torch.manual_seed(cfg.seed)``);
-- real batches and z come from the trial's own ``torch.Generator().manual_seed(cfg.seed)``, drawn
+- real batches and z come from the trial's own ``torch.Generator(device).manual_seed(cfg.seed)``, drawn
   in the same order as ``train`` (per D step: real then z; per G step: z);
 - Adam state, learning rates and betas are per trial (``StackedAdam``);
 - evaluation loads the trial's slice into its own G/D and calls the real ``evaluate``.
@@ -44,6 +44,7 @@ from ganbench.evaluate import evaluate
 from ganbench.metrics import metric
 from ganbench.metrics.convergence import steps_to_threshold
 from ganbench.metrics.throughput import peak_memory_mb
+from ganbench.steps import draw_z
 from ganbench.train import SNAPSHOT_SIZE, TrainResult, build
 
 SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan")
@@ -199,16 +200,16 @@ def train_batched(cfgs: Sequence[TrialConfig], on_eval: BatchEvalCallback | None
     opt_d = StackedAdam(flat_d, [c.lr_d for c in cfgs], [c.betas_d or c.betas for c in cfgs])
 
     # One training stream per trial, seeded as in train(); one evaluation stream, reseeded per trial.
-    rngs = [torch.Generator().manual_seed(cfg.seed) for cfg in cfgs]
+    rngs = [torch.Generator(device=device).manual_seed(cfg.seed) for cfg in cfgs]
     eval_rng = torch.Generator()
     k, m, batch, z_dim = c0.d_steps_per_g_step, c0.g_steps_per_d_step, c0.batch_size, c0.z_dim
 
     def draw_d() -> tuple[Tensor, Tensor]:  # per trial: a real batch, then z
-        pairs = [(data.sample(batch, rng), torch.randn(batch, z_dim, generator=rng)) for rng in rngs]
-        return torch.stack([p[0] for p in pairs]).to(device), torch.stack([p[1] for p in pairs]).to(device)
+        pairs = [(data.sample(batch, rng), draw_z(batch, z_dim, rng)) for rng in rngs]
+        return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
-    def draw_z() -> Tensor:
-        return torch.stack([torch.randn(batch, z_dim, generator=rng) for rng in rngs]).to(device)
+    def draw_zs() -> Tensor:
+        return torch.stack([draw_z(batch, z_dim, rng) for rng in rngs])
 
     status = ["running"] * n_trials
     messages = [""] * n_trials
@@ -234,7 +235,7 @@ def train_batched(cfgs: Sequence[TrialConfig], on_eval: BatchEvalCallback | None
         evaluating = step % c0.eval_every == 0 or step == c0.steps
         norm_d = grad_d.norm(dim=1) if evaluating else None
         for _ in range(m):
-            g_loss = g_loss_fn(D(params_d, G(params_g, draw_z())))
+            g_loss = g_loss_fn(D(params_d, G(params_g, draw_zs())))
             grad_g = flat_grad(g_loss, params_g)
             opt_g.step(grad_g, active)
         # On device, no host sync per step: a non-finite trial is frozen from the next step on.

@@ -25,18 +25,26 @@ def conditioned(net: nn.Module, y: Tensor | None) -> Callable[[Tensor], Tensor]:
 
 
 def draw_real(gan: "GAN", n: int, rng: torch.Generator) -> tuple[Tensor, Tensor | None]:
-    """A real minibatch, with its labels when the models are conditional."""
+    """A real minibatch, with its labels when the models are conditional.
+
+    Every draw happens on ``rng``'s device (the trial's, in training), so no batch is copied
+    from the host per step; evaluation draws on the CPU and moves its batch once.
+    """
     if not gan.n_classes:
         return gan.data.sample(n, rng).to(gan.device), None
     x, y = gan.data.sample_labeled(n, rng)
     return x.to(gan.device), y.to(gan.device)
 
 
+def draw_z(n: int, z_dim: int, rng: torch.Generator) -> Tensor:
+    return torch.randn(n, z_dim, generator=rng, device=rng.device)
+
+
 def draw_labels(gan: "GAN", n: int, rng: torch.Generator) -> Tensor | None:
     """Uniform class labels for G's samples (None when unconditional)."""
     if not gan.n_classes:
         return None
-    return torch.randint(gan.n_classes, (n,), generator=rng).to(gan.device)
+    return torch.randint(gan.n_classes, (n,), generator=rng, device=rng.device).to(gan.device)
 
 
 def penalized_d_loss(gan: "GAN", cfg: TrialConfig, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
@@ -51,8 +59,11 @@ def penalized_d_loss(gan: "GAN", cfg: TrialConfig, D: Callable[[Tensor], Tensor]
 
 
 def update(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
+    """One optimizer step on ``loss``, differentiating only that optimizer's parameters: a G step
+    backpropagates through D to its input but computes no D weight gradients (1/6 fewer FLOPs
+    in an MLP G step), and leaves D's gradients from its own step untouched."""
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    loss.backward(inputs=[p for group in opt.param_groups for p in group["params"]])
     opt.step()
     return loss.detach()
 
@@ -89,10 +100,9 @@ def g_step(gan: "GAN", z: Tensor, y: Tensor | None = None) -> Tensor:
 
 def standard_d_step(gan: "GAN", cfg: TrialConfig, rng: torch.Generator) -> Tensor:
     real, y = draw_real(gan, cfg.batch_size, rng)
-    z = torch.randn(cfg.batch_size, cfg.z_dim, generator=rng).to(gan.device)
-    return d_step(gan, cfg, real, z, y)
+    return d_step(gan, cfg, real, draw_z(cfg.batch_size, cfg.z_dim, rng).to(gan.device), y)
 
 
 def standard_g_step(gan: "GAN", cfg: TrialConfig, rng: torch.Generator) -> Tensor:
-    z = torch.randn(cfg.batch_size, cfg.z_dim, generator=rng).to(gan.device)
+    z = draw_z(cfg.batch_size, cfg.z_dim, rng).to(gan.device)
     return g_step(gan, z, draw_labels(gan, cfg.batch_size, rng))

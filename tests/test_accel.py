@@ -73,3 +73,34 @@ def test_backend_defaults_touch_nothing_on_cpu():
     before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark)
     configure_backends(torch.device("cpu"))
     assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark) == before
+
+
+def test_training_batches_are_drawn_on_the_generators_device_with_the_same_stream():
+    from ganbench.registry import DATASETS
+
+    for name in ("ring8", "digits", "stacked_digits", "digits_invert"):
+        data = DATASETS.get(name)()
+        first = data.sample(8, torch.Generator().manual_seed(3))
+        again = data.sample(8, torch.Generator(device="cpu").manual_seed(3))
+        assert first.device.type == "cpu" and torch.equal(first, again)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@needs_cuda
+@pytest.mark.parametrize("model, dataset, extra", [("mlp", "ring8", {}), ("dcgan", "digits", {"hidden": 16}),
+                                                    ("cgan", "digits", {"hidden": 16, "amp": "bf16"})])
+def test_training_steps_never_wait_for_the_gpu(model, dataset, extra):
+    # no .item(), no host copies: the CPU queues step after step (torch raises on any synchronisation)
+    cfg = TrialConfig(model=model, loss="nonsaturating", dataset=dataset, device="cuda", batch_size=32, **extra)
+    gan = build(cfg)
+    rng = torch.Generator(device="cuda").manual_seed(0)
+    standard_d_step(gan, cfg, rng), standard_g_step(gan, cfg, rng)  # lazy initialisation and autotuning
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            standard_d_step(gan, cfg, rng), standard_g_step(gan, cfg, rng)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

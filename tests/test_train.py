@@ -106,3 +106,19 @@ def test_wgan_clipping_keeps_critic_weights_in_the_box():
     g = torch.Generator().manual_seed(0)
     d_step(gan, c, gan.data.sample(32, g), torch.randn(32, 2, generator=g))
     assert max(float(p.detach().abs().max()) for p in gan.D.parameters()) <= 0.01
+
+
+def test_a_g_step_computes_no_d_weight_gradients_and_keeps_the_d_steps_own():
+    from ganbench.steps import standard_d_step, standard_g_step
+    from ganbench.train import build
+
+    c = cfg(loss="nonsaturating")
+    gan = build(c)
+    rng = torch.Generator().manual_seed(0)
+    standard_d_step(gan, c, rng)
+    d_grads = [p.grad.clone() for p in gan.D.parameters()]
+    g_before = [p.detach().clone() for p in gan.G.parameters()]
+    standard_g_step(gan, c, rng)
+    assert all(torch.equal(p.grad, g) for p, g in zip(gan.D.parameters(), d_grads))
+    assert all(p.grad is not None for p in gan.G.parameters())
+    assert any(not torch.equal(p, b) for p, b in zip(gan.G.parameters(), g_before))

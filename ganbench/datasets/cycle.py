@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ganbench.datasets.base import Dataset
+from ganbench.datasets.base import Dataset, on_device
 from ganbench.datasets.images import SPLIT_SEED, digits
 from ganbench.registry import DATASETS
 
@@ -77,13 +77,18 @@ class CycleDataset(Dataset):
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         """A batch of training images from domain A."""
-        return self.domain_a_train[torch.randint(len(self.domain_a_train), (n,), generator=generator)]
+        return _draw(self.domain_a_train, n, generator)
 
     def sample_pair(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """(a, b): n domain-A and n domain-B training images, drawn independently (unpaired)."""
         a = self.sample(n, generator)
-        b = self.domain_b_train[torch.randint(len(self.domain_b_train), (n,), generator=generator)]
-        return a, b
+        return a, _draw(self.domain_b_train, n, generator)
+
+
+def _draw(images: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """n images drawn with replacement, on the generator's device."""
+    idx = torch.randint(len(images), (n,), generator=generator, device=generator.device)
+    return on_device(images, generator.device)[idx]
 
 
 def unpaired_halves(n: int) -> tuple[Tensor, Tensor]:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganbench.datasets.base import Dataset
+from ganbench.datasets.base import Dataset, on_device
 from ganbench.registry import DATASETS
 
 #: the split is part of the protocol: fixed, independent of every trial seed
@@ -44,8 +44,9 @@ class ImageDataset(Dataset):
         return self.sample_labeled(n, generator)[0]
 
     def sample_labeled(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        idx = torch.randint(len(self.train_images), (n,), generator=generator)
-        return self.train_images[idx], self.train_labels[idx]
+        device = generator.device
+        idx = torch.randint(len(self.train_images), (n,), generator=generator, device=device)
+        return on_device(self.train_images, device)[idx], on_device(self.train_labels, device)[idx]
 
 
 def split(images: Tensor, labels: Tensor, test_fraction: float = TEST_FRACTION) -> tuple[Tensor, ...]:
@@ -117,9 +118,10 @@ class StackedDigits(ImageDataset):
 
 def stack_triples(images: Tensor, labels: Tensor, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """n examples of three independently drawn digits stacked as channels, with their triple label."""
-    idx = torch.randint(len(images), (n, 3), generator=generator)
-    stacked = images[idx].flatten(1, 2)  # (n, 3, 1, H, W) -> (n, 3, H, W)
-    digits = labels[idx]
+    device = generator.device
+    idx = torch.randint(len(images), (n, 3), generator=generator, device=device)
+    stacked = on_device(images, device)[idx].flatten(1, 2)  # (n, 3, 1, H, W) -> (n, 3, H, W)
+    digits = on_device(labels, device)[idx]
     return stacked, digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
 
 

@@ -38,7 +38,7 @@ class Dirac(Dataset):
     primary_metric = "dirac_distance"
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.zeros(n, 1)
+        return torch.zeros(n, 1, device=generator.device)
 
 
 DATASETS.add("dirac", Dirac, Dirac.__doc__)
