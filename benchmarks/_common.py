@@ -1,4 +1,4 @@
-"""Shared bits of the benchmark scripts: a table printer and a CSV writer."""
+"""Shared bits of the benchmark scripts: a table printer, a CSV writer and the performance page."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from ganbench.results import atomic_write
+from ganbench.results import atomic_write, atomic_write_text
 
 
 def report(rows: list[dict], title: str, out: Path, name: str) -> pd.DataFrame:
@@ -21,3 +21,35 @@ def report(rows: list[dict], title: str, out: Path, name: str) -> pd.DataFrame:
     Console().print(table)
     atomic_write(Path(out) / f"{name}.csv", lambda tmp: frame.to_csv(tmp, index=False))
     return frame
+
+
+#: every benchmark table, in page order: CSV name -> (heading, what it measures and how to rerun it)
+SECTIONS = {
+    "overhead": ("Harness overhead (CPU)", "`python benchmarks/overhead.py`: the ring8 MLP (hidden 128, batch 256) for "
+                 "2000 steps as (a) a bare PyTorch loop, (a') the same loop with fused Adam and a G-only backward, "
+                 "(b) ganbench's `train`, alternated per repeat. Target (b)/(a) >= 0.97, eval_frac <= 10%."),
+    "overhead_ray": ("One trial through Ray (CPU)", "The same trial as a Ray task: task wall vs the trial's own "
+                     "wall is Ray's per-trial cost; the first row includes worker start-up."),
+    "batched": ("Batched trials (CPU)", "`python benchmarks/batched.py`: M ring8 MLP trials one at a time vs one "
+                "stacked model (execution.batch_trials). Target >= 1.8x at M = 32 on 2 cores."),
+    "scaling": ("Scaling (CPU)", "`python benchmarks/scaling.py`: trials/hour of a toy suite against "
+                "--max-concurrent, on a 3-node ray.cluster_utils.Cluster, and the ring-losses example suite "
+                "(target under 90 s on 2 cores)."),
+    "gpu": ("Throughput on GPU", "`python benchmarks/gpu.py` (CUDA only): steady-state samples/s and MFU, "
+            "fp32 vs bf16 autocast, eager vs torch.compile."),
+    "gpu_batched": ("Batched trials on GPU", "ring8 MLP, M trials as one stacked model vs one at a time "
+                    "(target >= 20x)."),
+}
+
+
+def write_performance_page(out: Path, page: Path = Path("results/performance.md")) -> None:
+    """Rebuild ``page`` from every benchmark CSV under ``out``: each script refreshes its own table,
+    the others stay as last measured (each CSV is one side-by-side run)."""
+    lines = ["# Performance", "", "Tables written by the scripts in `benchmarks/` (each one run, its ratios "
+             "measured side by side in that run; absolute times drift with the load of a shared machine).", ""]
+    for name, (heading, about) in SECTIONS.items():
+        path = Path(out) / f"{name}.csv"
+        if not path.exists():
+            continue
+        lines += [f"## {heading}", "", about, "", pd.read_csv(path).to_markdown(index=False, floatfmt=".4g"), ""]
+    atomic_write_text(page, "\n".join(lines))

@@ -25,7 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report  # noqa: E402
+from _common import report, write_performance_page  # noqa: E402
 
 from ganbench.batched import train_batched  # noqa: E402
 from ganbench.config import TrialConfig  # noqa: E402
@@ -78,6 +78,7 @@ def main() -> None:
           f" steps/s = model-steps/s (M * steps / s); where timed < M the one-at-a-time cost is the mean"
           f" of the timed trials times M (extrapolated).")
     print(f"wrote {args.out / 'batched.csv'}")
+    write_performance_page(args.out)
 
 
 if __name__ == "__main__":

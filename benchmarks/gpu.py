@@ -7,7 +7,7 @@ Each configuration is one real ``train()`` on digits32 (32x32 images), timed in 
 step hook synchronises the device at iteration ``--warmup`` and at the last one, so compilation and
 cuDNN autotuning are left out. samples/s = batch x (k + m) x steps/s; MFU = achieved matmul/conv FLOP/s
 (torch.utils.flop_counter) over the device's dense bf16 or TF32 peak (ganbench.accel.PEAK_TFLOPS).
-Writes gpu.csv under --out and results/performance.md.
+Writes gpu.csv and gpu_batched.csv under --out and rebuilds results/performance.md.
 """
 from __future__ import annotations
 
@@ -19,12 +19,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report  # noqa: E402
+from _common import report, write_performance_page  # noqa: E402
 
 from ganbench.accel import flops_per_iteration, peak_tflops  # noqa: E402
 from ganbench.batched import train_batched  # noqa: E402
 from ganbench.config import TrialConfig  # noqa: E402
-from ganbench.results import atomic_write_text  # noqa: E402
 from ganbench.steps import standard_d_step, standard_g_step  # noqa: E402
 from ganbench.train import build, train  # noqa: E402
 
@@ -97,10 +96,7 @@ def main() -> None:
     table = report(rows, f"GPU throughput on {device}", args.out, "gpu")
     speed = report([batched_speedup(m, 200) for m in (32, 128)], f"batched trials on {device}", args.out,
                    "gpu_batched")
-    atomic_write_text(Path("results/performance.md"), "\n".join([
-        "# Performance on GPU", "", f"Device: {device}; torch {torch.__version__}; `python benchmarks/gpu.py`.", "",
-        table.to_markdown(index=False, floatfmt=".4g"), "", "Batched trials (ring8 MLP, M trials as one model):", "",
-        speed.to_markdown(index=False, floatfmt=".4g"), ""]))
+    write_performance_page(args.out)
 
 
 if __name__ == "__main__":

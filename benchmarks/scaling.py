@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report  # noqa: E402
+from _common import report, write_performance_page  # noqa: E402
 
 from ganbench.suite import load_suite, validate_suite  # noqa: E402
 
@@ -39,6 +39,32 @@ def timed_run(suite, **kw) -> float:
         return time.perf_counter() - start
 
 
+def flop_floor(suite, cores: int = 2) -> dict:
+    """The suite's training FLOPs (torch.utils.flop_counter, per iteration of each cell) and the seconds
+    they take on ``cores`` cores at this machine's single-thread sgemm rate, measured now on the
+    suite's own layer shape: no schedule, however good, trains the suite faster than that."""
+    import torch
+
+    from ganbench.accel import flops_per_iteration
+    from ganbench.steps import standard_d_step, standard_g_step
+    from ganbench.train import build
+
+    total = sum(flops_per_iteration(lambda c=cfg: build(c), cfg, standard_d_step, standard_g_step) * cfg.steps
+                for cfg in suite.trial_configs())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    cfg = suite.trial_configs()[0]
+    x, w = torch.randn(cfg.batch_size, cfg.hidden), torch.randn(cfg.hidden, cfg.hidden)
+    for _ in range(50):
+        x @ w
+    start, n = time.perf_counter(), 2000
+    for _ in range(n):
+        x @ w
+    rate = 2 * cfg.batch_size * cfg.hidden**2 * n / (time.perf_counter() - start)
+    torch.set_num_threads(threads)
+    return {"train_tflop": total / 1e12, "sgemm_gflops_per_core": rate / 1e9, "flop_floor_s": total / (cores * rate)}
+
+
 def main() -> None:
     import ray
     from ray.cluster_utils import Cluster
@@ -59,13 +85,15 @@ def main() -> None:
         rows.append({"where": "local Ray", "max_concurrent": limit, "trials": n, "wall_s": wall,
                      "trials_per_hour": n / wall * 3600})
     if not args.skip_example:
-        wall = timed_run(load_suite(ROOT / "suites/ring-losses.yaml"))
+        example = load_suite(ROOT / "suites/ring-losses.yaml")
+        floor = flop_floor(example)
+        wall = timed_run(example)
         rows.append({"where": "local Ray: ring-losses example", "max_concurrent": 2, "trials": 18, "wall_s": wall,
-                     "trials_per_hour": 18 / wall * 3600})
+                     "trials_per_hour": 18 / wall * 3600, **floor})
         batched = load_suite(ROOT / "suites/ring-losses.yaml", ["execution.batch_trials=3"])
         wall = timed_run(batched)
         rows.append({"where": "ring-losses, batch_trials=3", "max_concurrent": 2, "trials": 18, "wall_s": wall,
-                     "trials_per_hour": 18 / wall * 3600})
+                     "trials_per_hour": 18 / wall * 3600, **floor})
     ray.shutdown()
     # three nodes on one machine: the same 2 cores, split 1 + 1 + 1 (head, two workers): overhead, not speed
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
@@ -80,6 +108,7 @@ def main() -> None:
         ray.shutdown()
         cluster.shutdown()
     report(rows, f"trials/hour, {n} trials of {args.steps} steps", args.out, "scaling")
+    write_performance_page(args.out)
 
 
 if __name__ == "__main__":
