@@ -6,6 +6,9 @@ on, channels_last for conv models; bf16 autocast and torch.compile are opt-in pe
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
+import sys
 from typing import TYPE_CHECKING, Callable
 
 import torch
@@ -34,6 +37,30 @@ def configure_backends(device: torch.device) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
+
+
+#: glibc mallopt parameters (malloc.h): memory above the trim threshold is returned to the OS;
+#: blocks above the mmap threshold get their own mapping, unmapped when freed
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+
+
+@functools.cache
+def retain_freed_memory() -> bool:
+    """Let glibc keep freed tensor memory for reuse instead of handing it back to the OS.
+
+    By default each block over 128 KiB-32 MiB is a fresh mmap, unmapped when freed, so a step
+    whose activations vary in size pays a page fault per 4 KiB on every new tensor. Measured
+    here (ring8 MLP, 200 steps, 1 thread): 32 stacked trials went from 896k minor faults and
+    31.0 s to 26k and 27.8 s. The cost is a process that keeps its peak heap. Once per process;
+    False where the C library is not glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 * 2**20) and libc.mallopt(M_TRIM_THRESHOLD, 2**30))
+    except (OSError, AttributeError):
+        return False
 
 
 def prepare_modules(G: nn.Module, D: nn.Module, cfg: "TrialConfig", device: torch.device,

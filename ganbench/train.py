@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganbench.accel import configure_backends, flops_per_iteration, peak_tflops, prepare_modules
+from ganbench.accel import configure_backends, flops_per_iteration, peak_tflops, prepare_modules, retain_freed_memory
 from ganbench.config import TrialConfig
 from ganbench.datasets import Dataset
 from ganbench.evaluate import evaluate
@@ -102,6 +102,7 @@ def build(cfg: TrialConfig) -> GAN:
     torch.manual_seed(cfg.seed)  # weight initialisation
     device = resolve_device(cfg.device)
     configure_backends(device)
+    retain_freed_memory()
     data = DATASETS.get(cfg.dataset)()
     G, D = prepare_modules(*make_models(cfg, data), cfg, device, image_data=len(data.shape) == 3)
     if cfg.optimizer == "adam":
