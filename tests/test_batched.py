@@ -99,6 +99,7 @@ def test_stacked_forward_equals_each_module_alone_and_falls_back_to_vmap():
 @pytest.mark.ray
 def test_a_batched_search_trains_asked_trials_together_prunes_each_alone_and_confirms_as_a_batch(tmp_path):
     import pandas as pd
+    import ray
 
     from ganbench.suite import validate_suite
     from ganbench.sweep import run_suite
@@ -113,7 +114,10 @@ def test_a_batched_search_trains_asked_trials_together_prunes_each_alone_and_con
                    "space": {"lr_g": log_range, "lr_d": log_range}},
         "execution": {"batch_trials": 4},
     })
-    run_suite(suite, tmp_path / "out", max_concurrent=1)
+    try:
+        run_suite(suite, tmp_path / "out", max_concurrent=1)
+    finally:
+        ray.shutdown()  # the embedded Ray would outlive the test: others start their own clusters
     rows = pd.read_parquet(tmp_path / "out" / "trials.parquet")
     search = rows[rows["phase"] == "search"]
     assert len(search) == 16 and rows["trial_id"].is_unique
