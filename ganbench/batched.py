@@ -264,7 +264,8 @@ def train_batched(cfgs: Sequence[TrialConfig], on_eval: BatchEvalCallback | None
             result["grad_norm_g"] = float(norm_g[i])
             metrics[i] = result
             curves[i] += [(step, name, value) for name, value in result.items()]
-            if on_eval is not None and on_eval(i, step, result):
+            # as in train(): the last evaluation is reported but never pruned
+            if on_eval is not None and on_eval(i, step, result) and step < c0.steps:
                 status[i], messages[i] = "pruned", f"stopped at step {step} by the evaluation callback"
                 active[i] = False
         eval_time += time.perf_counter() - t0

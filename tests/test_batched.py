@@ -69,6 +69,9 @@ def test_an_evaluation_callback_prunes_one_trial_and_leaves_the_others():
     assert [r.status for r in results] == ["complete", "pruned", "complete"]
     assert results[1].steps_done == 3 and results[0].steps_done == 6
     assert calls == [(0, 3), (1, 3), (2, 3), (0, 6), (2, 6)]
+    # a stop request at the last evaluation leaves the trial complete, as train() does
+    last = train_batched(trio(steps=6, eval_every=3), on_eval=lambda i, step, metrics: step == 6)
+    assert [r.status for r in last] == ["complete"] * 3
 
 
 @pytest.mark.parametrize("change", [dict(hidden=32), dict(batch_size=16), dict(loss="hinge"), dict(steps=6)])
