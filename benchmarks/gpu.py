@@ -39,34 +39,37 @@ class SteadyClock:
     def step(self) -> None:
         self.i += 1
         if self.i in (self.warmup, self.steps):
-            torch.cuda.synchronize()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
             self.t[self.i] = time.perf_counter()
 
     def steps_per_s(self) -> float:
         return (self.steps - self.warmup) / (self.t[self.steps] - self.t[self.warmup])
 
 
-def measure(model: str, batch: int, amp: str, compiled: bool, steps: int, warmup: int) -> dict:
+def measure(model: str, batch: int, amp: str, compiled: bool, steps: int, warmup: int, device: str = "cuda") -> dict:
     cfg = TrialConfig(model=model, loss="hinge", dataset="digits32", batch_size=batch, z_dim=128, amp=amp,
-                      compile=compiled, steps=steps, eval_every=steps, eval_samples=64, device="cuda",
+                      compile=compiled, steps=steps, eval_every=steps, eval_samples=64, device=device,
                       **MODELS[model])
     clock = SteadyClock(warmup, steps)
-    torch.cuda.reset_peak_memory_stats()
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     result = train(cfg, profiler=clock)
     flops = flops_per_iteration(lambda: build(cfg.model_copy(update={"compile": False})), cfg, standard_d_step,
                                 standard_g_step)
     rate = clock.steps_per_s()
-    peak = peak_tflops(torch.device("cuda"), bf16=amp == "bf16")
+    peak = peak_tflops(torch.device(device), bf16=amp == "bf16")
+    tflops = flops * rate / 1e12 if flops else float("nan")  # None: the counter could not follow the step
     return {"model": model, "batch": batch, "precision": amp if amp != "none" else "fp32/tf32",
             "compile": compiled, "status": result.status, "steps_per_s": rate, "samples_per_s": rate * batch * 2,
-            "tflops": flops * rate / 1e12, "mfu": flops * rate / 1e12 / peak if peak else float("nan"),
-            "peak_mem_mb": torch.cuda.max_memory_allocated() / 2**20}
+            "tflops": tflops, "mfu": tflops / peak if peak else float("nan"),
+            "peak_mem_mb": result.metrics.get("peak_mem_mb", float("nan"))}
 
 
-def batched_speedup(m: int, steps: int) -> dict:
+def batched_speedup(m: int, steps: int, device: str = "cuda") -> dict:
     """M ring8 MLP trials as one stacked model against one trial alone (x M), both on the GPU."""
     cfgs = [TrialConfig(model="mlp", loss="nonsaturating", dataset="ring8", batch_size=256, seed=i, steps=steps,
-                        eval_every=steps, eval_samples=500, device="cuda") for i in range(m)]
+                        eval_every=steps, eval_samples=500, device=device) for i in range(m)]
     train(cfgs[0])  # warm-up
     t0 = time.perf_counter()
     train(cfgs[0])
@@ -85,7 +88,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--smoke", action="store_true",
+                        help="run every configuration for a few steps on the CPU, uncompiled, into a temporary "
+                             "folder: checks the script before GPU time is spent on it")
     args = parser.parse_args()
+    if args.smoke:
+        return smoke()
     if not torch.cuda.is_available():
         print("no CUDA device here: the gpu benchmark is skipped (nothing written)")
         return
@@ -97,6 +105,16 @@ def main() -> None:
     speed = report([batched_speedup(m, 200) for m in (32, 128)], f"batched trials on {device}", args.out,
                    "gpu_batched")
     write_performance_page(args.out)
+
+
+
+def smoke() -> None:
+    import tempfile
+
+    rows = [measure(model, 8, amp, False, 4, 2, device="cpu") for model in MODELS for amp in ("none", "bf16")]
+    with tempfile.TemporaryDirectory() as tmp:
+        report(rows, "smoke run on the CPU (not a measurement)", Path(tmp), "gpu")
+        report([batched_speedup(2, 4, device="cpu")], "smoke run on the CPU", Path(tmp), "gpu_batched")
 
 
 if __name__ == "__main__":
