@@ -16,16 +16,16 @@ from torch import nn
 
 from ganbench.accel import configure_backends, flops_per_iteration, peak_tflops, prepare_modules, retain_freed_memory
 from ganbench.config import TrialConfig
+from ganbench.cyclegan_steps import cycle_d_step, cycle_g_step
 from ganbench.datasets import Dataset
 from ganbench.evaluate import evaluate
 from ganbench.losses import GANLoss, make_loss
 from ganbench.metrics import metric
 from ganbench.metrics.convergence import grad_norm, steps_to_threshold
 from ganbench.metrics.throughput import peak_memory_mb
-from ganbench.cyclegan_steps import cycle_d_step, cycle_g_step
-from ganbench.steps import standard_d_step, standard_g_step
 from ganbench.pictures import trial_pictures
 from ganbench.registry import DATASETS, MODELS
+from ganbench.steps import standard_d_step, standard_g_step
 
 #: generated points kept per evaluation for pictures of toy data (mode collapse as it happens)
 SNAPSHOT_SIZE = 512
