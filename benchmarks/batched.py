@@ -1,4 +1,4 @@
-"""Speed of batched trials: M trials one at a time (``train``) against one stacked run (``train_batched``).
+"""Speed of batched trials: M trials one at a time (``train``) against one stacked run (``train_stacked``).
 
     python benchmarks/batched.py [--steps 200] [--sizes 1,8,32,128] [--alone-max 4] [--out results/benchmarks]
 
@@ -27,9 +27,8 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import report, write_performance_page  # noqa: E402
 
-from ganbench.batched import train_batched  # noqa: E402
 from ganbench.config import TrialConfig  # noqa: E402
-from ganbench.train import train  # noqa: E402
+from ganbench.training import train, train_stacked  # noqa: E402
 
 
 def trial(i: int, steps: int) -> TrialConfig:
@@ -47,7 +46,7 @@ def measure(m: int, steps: int, alone_max: int) -> dict:
     cfgs = [trial(i, steps) for i in range(m)]
     timed = cfgs[: min(m, alone_max)]
     alone = sum(train_seconds(train(c).metrics) for c in timed) / len(timed)  # seconds per trial
-    results = train_batched(cfgs)
+    results = train_stacked(cfgs)
     batched = train_seconds(results[0].metrics)
     assert all(r.status == "complete" for r in results), [r.status for r in results]
     # "timed" < M: the one-at-a-time seconds are the timed trials' mean times M (extrapolated)
@@ -67,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    train(trial(0, 5)), train_batched([trial(0, 5), trial(1, 5)])  # warm-up: first-call costs out of the timings
+    train(trial(0, 5)), train_stacked([trial(0, 5), trial(1, 5)])  # warm-up: first-call costs out of the timings
     rows = []
     for m in (int(s) for s in args.sizes.split(",")):
         rows.append(measure(m, args.steps, args.alone_max))

@@ -6,7 +6,7 @@ torch.compile, and the batched-trials speedup on the GPU. Runs only where CUDA i
 Each configuration is one real ``train()`` on digits32 (32x32 images), timed in steady state: a
 step hook synchronises the device at iteration ``--warmup`` and at the last one, so compilation and
 cuDNN autotuning are left out. samples/s = batch x (k + m) x steps/s; MFU = achieved matmul/conv FLOP/s
-(torch.utils.flop_counter) over the device's dense bf16 or TF32 peak (ganbench.accel.PEAK_TFLOPS).
+(torch.utils.flop_counter) over the device's dense bf16 or TF32 peak (ganbench.training.accel.PEAK_TFLOPS).
 Writes gpu.csv and gpu_batched.csv under --out and rebuilds results/performance.md.
 """
 from __future__ import annotations
@@ -21,11 +21,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import report, write_performance_page  # noqa: E402
 
-from ganbench.accel import flops_per_iteration, peak_tflops  # noqa: E402
-from ganbench.batched import train_batched  # noqa: E402
 from ganbench.config import TrialConfig  # noqa: E402
-from ganbench.steps import standard_d_step, standard_g_step  # noqa: E402
-from ganbench.train import build, train  # noqa: E402
+from ganbench.training import train, train_stacked  # noqa: E402
+from ganbench.training.accel import peak_tflops  # noqa: E402
+from ganbench.training.loop import iteration_flops  # noqa: E402
 
 MODELS = {"mlp": dict(hidden=512, depth=3), "dcgan": dict(hidden=64), "resnet": dict(hidden=64)}
 
@@ -55,8 +54,7 @@ def measure(model: str, batch: int, amp: str, compiled: bool, steps: int, warmup
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     result = train(cfg, profiler=clock)
-    flops = flops_per_iteration(lambda: build(cfg.model_copy(update={"compile": False})), cfg, standard_d_step,
-                                standard_g_step)
+    flops = iteration_flops(cfg)
     rate = clock.steps_per_s()
     peak = peak_tflops(torch.device(device), bf16=amp == "bf16")
     tflops = flops * rate / 1e12 if flops else float("nan")  # None: the counter could not follow the step
@@ -74,9 +72,9 @@ def batched_speedup(m: int, steps: int, device: str = "cuda") -> dict:
     t0 = time.perf_counter()
     train(cfgs[0])
     alone = (time.perf_counter() - t0) * m
-    train_batched(cfgs[:2])  # warm-up
+    train_stacked(cfgs[:2])  # warm-up
     t0 = time.perf_counter()
-    train_batched(cfgs)
+    train_stacked(cfgs)
     together = time.perf_counter() - t0
     return {"M": m, "alone_s (x M)": alone, "batched_s": together, "speedup": alone / together,
             "model_steps_per_s": m * steps / together}

@@ -27,7 +27,7 @@ from _common import report, write_performance_page  # noqa: E402
 
 from ganbench.config import TrialConfig  # noqa: E402
 from ganbench.datasets.toy import ring8  # noqa: E402
-from ganbench.train import train  # noqa: E402
+from ganbench.training import train  # noqa: E402
 
 
 def config(steps: int) -> TrialConfig:
@@ -66,7 +66,8 @@ def bare_loop(cfg: TrialConfig, tuned: bool = False) -> float:
 
 def ray_trial(cfg: TrialConfig) -> dict:
     """One trial through the runner: Ray start-up, and the wall time around the task vs the trial's own."""
-    from ganbench.runner import Job, RayOptions, run_jobs, start_ray
+    from ganbench.sweep.jobs import Job
+    from ganbench.sweep.runner import RayOptions, run_jobs, start_ray
 
     t0 = time.perf_counter()
     start_ray(None)

@@ -31,7 +31,7 @@ def toy_suite(steps: int):
 
 
 def timed_run(suite, **kw) -> float:
-    from ganbench.sweep import run_suite
+    from ganbench.sweep.driver import run_suite
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -45,12 +45,9 @@ def flop_floor(suite, cores: int = 2) -> dict:
     suite's own layer shape: no schedule, however good, trains the suite faster than that."""
     import torch
 
-    from ganbench.accel import flops_per_iteration
-    from ganbench.steps import standard_d_step, standard_g_step
-    from ganbench.train import build
+    from ganbench.training.loop import iteration_flops
 
-    total = sum(flops_per_iteration(lambda c=cfg: build(c), cfg, standard_d_step, standard_g_step) * cfg.steps
-                for cfg in suite.trial_configs())
+    total = sum(iteration_flops(cfg) * cfg.steps for cfg in suite.trial_configs())
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     cfg = suite.trial_configs()[0]
@@ -77,7 +74,7 @@ def main() -> None:
     suite = toy_suite(args.steps)
     n = len(suite.trial_configs())
     rows = []
-    from ganbench.runner import start_ray
+    from ganbench.sweep.runner import start_ray
 
     start_ray(None)  # started once: the runs below measure scheduling, not Ray's start-up
     for limit in (1, 2):

@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> None:
-    from ganbench.compare import compare_runs, render, write_comparison
+    from ganbench.report.compare import compare_runs, render, write_comparison
 
     for name in args.metrics or []:
         METRICS.get(name)  # an unknown metric is an error that lists the valid ones
@@ -83,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             cmd_list(args.kind, out)
         elif args.command == "validate":
+            from ganbench.checks import check_suite
+
             suite = load_suite(args.suite, args.overrides)
+            check_suite(suite, args.suite)
             cells = len(suite.cells())
             if suite.search is None:
                 out.print(f"{args.suite}: ok: {cells} cells x {len(suite.seeds)} seeds = "
@@ -106,11 +109,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.max_concurrent is not None and args.max_concurrent < 1:
                 raise SuiteError(f"--max-concurrent: must be >= 1, got {args.max_concurrent}")
             suite = load_suite(args.suite, args.overrides)
-            from ganbench.sweep import run_suite
+            from ganbench.sweep.driver import run_suite
 
             board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
                               max_concurrent=args.max_concurrent, fresh=args.fresh, storage=args.storage,
-                              formats=tuple(args.formats), profile=args.profile, console=err)
+                              formats=tuple(args.formats), profile=args.profile, console=err, source=args.suite)
             out.print(f"tables in {board.parent}: leaderboard.md/.csv/.html, trials.parquet, curves.parquet; "
                       f"plots in {board.parent / 'plots'}")
             print(board.read_text())

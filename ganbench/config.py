@@ -112,19 +112,24 @@ class TrialConfig(BaseModel):
     def config_hash(self) -> str:
         """Stable identity of the trial: the same config always gets the same id.
 
-        Keys added after the first release are left out while they hold their default, so
-        trial ids of earlier results (and their resume) stay valid.
+        The keys of ganbench 0.1 are always hashed; any key added since is hashed only when it
+        differs from its default. So a new field never re-ids earlier trials (nor breaks their
+        resume), without anyone having to remember to list it.
         """
         fields = self.model_dump(mode="json")
-        for key in LATER_KEYS:
-            if fields[key] == TrialConfig.model_fields[key].default:
+        for key in set(fields) - FIRST_RELEASE_KEYS:
+            if fields[key] == type(self).model_fields[key].default:
                 del fields[key]
         blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-#: keys added after ganbench 0.1 (hashed only when set to something other than the default)
-LATER_KEYS = ("d_norm", "conditional", "d_projection", "cycle_weight", "identity_weight", "amp", "compile")
+#: the keys of ganbench 0.1, hashed whatever their value (frozen: never add to it)
+FIRST_RELEASE_KEYS = frozenset({
+    "model", "loss", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "seed", "steps", "eval_every",
+    "batch_size", "z_dim", "optimizer", "lr_g", "lr_d", "betas", "betas_d", "hidden", "depth", "d_maxout",
+    "d_dropout", "r1", "r2", "gp_weight", "clip", "eval_samples", "mode_min_count", "target", "device",
+})
 
 #: keys a suite may set per trial (in `params` or `grid`); `steps`/`eval_every` come from
 #: `budget`, `seed` from `seeds`, `target` from the suite's top level.

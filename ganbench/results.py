@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,8 +23,24 @@ import numpy as np
 import pandas as pd
 import yaml
 
-#: trials in these states are finished: a rerun does not redo them
-FINISHED = ("complete", "diverged", "pruned")
+
+class Status(str, Enum):
+    """How a trial ended: the ``status`` column of trials.parquet (stored as its value)."""
+
+    COMPLETE = "complete"  # ran its whole budget
+    DIVERGED = "diverged"  # a loss became NaN/inf
+    PRUNED = "pruned"  # stopped early by the search's pruner
+    FAILED = "failed"  # raised, or its worker died past the retries
+
+    def __str__(self) -> str:
+        return self.value
+
+    # equal to its value (a str), so it must hash like it: sets and dicts then mix members and strings
+    __hash__ = str.__hash__
+
+
+#: trials in these states are finished: a rerun does not redo them (a failed one is retried)
+FINISHED = (Status.COMPLETE, Status.DIVERGED, Status.PRUNED)
 CURVE_COLUMNS = ["trial_id", "step", "metric", "value"]
 SAMPLES_DIR = "samples"
 
@@ -64,9 +81,6 @@ class ResultsStore:
         if self.curves_path.exists():
             self.curves = list(pd.read_parquet(self.curves_path).itertuples(index=False, name=None))
 
-    def finished_ids(self) -> set[str]:
-        return {r["trial_id"] for r in self.rows if r["status"] in FINISHED}
-
     def add(self, row: dict, curves: list[tuple], snapshots: list[tuple[int, np.ndarray]] = (),
             pictures: dict[str, np.ndarray] | None = None) -> None:
         """Record a trial, replacing an earlier attempt of the same trial (e.g. a failed one).
@@ -103,6 +117,11 @@ class ResultsStore:
         trials, curves = self.trials_frame(), self.curves_frame()
         atomic_write(self.curves_path, lambda tmp: curves.to_parquet(tmp, index=False))
         atomic_write(self.trials_path, lambda tmp: trials.to_parquet(tmp, index=False))
+
+
+def finished_ids(rows: list[dict]) -> set[str]:
+    """Ids of the trials a rerun must not redo."""
+    return {r["trial_id"] for r in rows if r["status"] in FINISHED}
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

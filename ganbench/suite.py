@@ -1,7 +1,11 @@
 """Suite YAML -> validated, frozen Suite -> the list of trials it plans.
 
 Every error is collected before anything runs and reported as one SuiteError that names
-the file, the key path and the valid choices.
+the file, the key path and the valid choices. Validation here is about the suite as data
+(keys, types, ranges, registered names); nothing is built. ``checks.check_suite`` adds the
+checks that build models and datasets (run/validate only). ``read_suite`` reads a results
+folder's suite.yaml for reports, without the model, loss and dataset lookups: a report rebuilds after
+a dataset, model or loss it names has gone.
 """
 from __future__ import annotations
 
@@ -16,9 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ganbench.config import TUNABLE_KEYS, Target, TrialConfig
-from ganbench.registry import DATASETS, UnknownNameError
 from ganbench.search.schema import Search, to_trial_params
-from ganbench.train import make_models
 
 GRID_AXES = ("model", "loss", "d_steps_per_g_step", "dataset")
 
@@ -120,8 +122,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load_suite(path: str | Path, overrides: list[str] = ()) -> Suite:
-    """Read, override and validate a suite file; raise SuiteError with every problem found."""
+def _read_mapping(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise SuiteError(f"{path}: no such suite file")
@@ -131,24 +132,42 @@ def load_suite(path: str | Path, overrides: list[str] = ()) -> Suite:
         raise SuiteError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise SuiteError(f"{path}: a suite is a YAML mapping with keys {', '.join(Suite.model_fields)}")
-    return validate_suite(apply_overrides(raw, list(overrides)), source=str(path))
+    return raw
+
+
+def load_suite(path: str | Path, overrides: list[str] = ()) -> Suite:
+    """Read, override and validate a suite file; raise SuiteError with every problem found."""
+    return validate_suite(apply_overrides(_read_mapping(path), list(overrides)), source=str(path))
+
+
+def read_suite(path: str | Path) -> Suite:
+    """The suite.yaml of a results folder as data: its schema only, no model, loss or dataset lookups (reports)."""
+    try:
+        return Suite(**_read_mapping(path))
+    except ValidationError as err:
+        raise SuiteError(format_problems(str(path), [_describe(e, Suite) for e in err.errors()])) from None
+
+
+def suite_datasets(suite: Suite) -> list[str]:
+    """The suite's dataset names, in grid order."""
+    return list(suite.grid.get("dataset", [suite.params.get("dataset")]))
 
 
 def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
     try:
         suite = Suite(**raw)
     except ValidationError as err:
-        raise SuiteError(_format(source, [_describe(e, Suite) for e in err.errors()])) from None
+        raise SuiteError(format_problems(source, [_describe(e, Suite) for e in err.errors()])) from None
     problems = _check_keys(suite) + _check_search_keys(suite)
     problems += _check_trials(suite, known_params_only=bool(problems))
     if not problems:
-        problems = _check_search_values(suite) + _check_batching(suite)
+        problems = _check_search_values(suite)
     if problems:
-        raise SuiteError(_format(source, problems))
+        raise SuiteError(format_problems(source, problems))
     return suite
 
 
-def _format(source: str, problems: list[str]) -> str:
+def format_problems(source: str, problems: list[str]) -> str:
     unique = list(dict.fromkeys(problems))
     if len(unique) == 1:
         return f"{source}: {unique[0]}"
@@ -208,31 +227,6 @@ def _check_keys(suite: Suite) -> list[str]:
     return problems
 
 
-def _check_batching(suite: Suite) -> list[str]:
-    """Stacked training supports a subset of options; say which one blocks it before anything runs."""
-    if suite.execution.batch_trials == 1:
-        return []
-    from ganbench.batched import check_batchable, unsupported
-
-    problems = []
-    for cell in suite.cells():
-        try:
-            check_batchable([suite.config(cell, seed) for seed in suite.seeds])
-        except ValueError as err:
-            problems.append(f"execution.batch_trials: cell {suite.cell_label(cell)}: {err}")
-    if suite.search is None or problems:
-        return problems
-    # a searched value may leave the supported subset (e.g. r1 > 0): check each range end
-    cell = suite.cells()[0]
-    for key, param in suite.search.space.items():
-        for value in param.extremes():
-            bad = unsupported(suite.config(cell, suite.search.seed, {key: value}))
-            if bad:
-                problems.append(f"execution.batch_trials: search.space.{key} = {value!r} cannot be batched: "
-                                f"{'; '.join(bad)}")
-    return problems
-
-
 def _check_search_keys(suite: Suite) -> list[str]:
     if suite.search is None:
         return []
@@ -286,25 +280,4 @@ def _check_trials(suite: Suite, known_params_only: bool = False) -> list[str]:
                 else:
                     where = f"params.{key}"
                 problems.append(_describe({**e, "loc": e["loc"][1:]}, TrialConfig, prefix=where))
-    if not problems and not known_params_only:
-        problems = _check_model_fits_data(suite)
-    return problems
-
-
-def _check_model_fits_data(suite: Suite) -> list[str]:
-    """Build each distinct model/dataset pair once so a mismatch fails here, not mid-sweep."""
-    problems, seen = [], set()
-    for cfg in suite.trial_configs():
-        if (cfg.model, cfg.dataset) in seen:
-            continue
-        seen.add((cfg.model, cfg.dataset))
-        try:
-            data = DATASETS.get(cfg.dataset)()
-        except FileNotFoundError as err:  # a local-folder image set that is not there
-            problems.append(f"grid: dataset {cfg.dataset!r}: {err}")
-            continue
-        try:
-            make_models(cfg, data)
-        except (ValueError, UnknownNameError) as err:
-            problems.append(f"grid: model {cfg.model!r} with dataset {cfg.dataset!r}: {err}")
     return problems

@@ -4,7 +4,27 @@ from ganbench.datasets import cycle, images, local, toy  # noqa: F401  (register
 from ganbench.datasets.cycle import CycleDataset
 from ganbench.datasets.images import ImageDataset, StackedDigits
 
-__all__ = ["CycleDataset", "Dataset", "DatasetUnavailable", "ImageDataset", "ModeMixture", "StackedDigits"]
+__all__ = ["CycleDataset", "Dataset", "DatasetUnavailable", "ImageDataset", "ModeMixture", "StackedDigits",
+           "dataset_record", "dataset_summary"]
+
+
+def dataset_record(name: str) -> dict:
+    """What a results folder keeps of a dataset (run.json), so reports never need the data again:
+    its primary metric and protocol line, its number of modes, and for a mode mixture its centres and
+    std (for plots)."""
+    from ganbench.registry import DATASETS
+
+    primary, protocol = dataset_summary(name)
+    record: dict = {"primary_metric": primary, "protocol": protocol}
+    try:
+        data = DATASETS.get(name)()
+    except DatasetUnavailable:
+        return record
+    if getattr(data, "n_modes", None) is not None:  # mixtures, and stacked digits' 1,000 triples
+        record["n_modes"] = int(data.n_modes)
+    if isinstance(data, ModeMixture):
+        record.update(std=float(data.std), centers=data.centers.tolist())
+    return record
 
 
 def dataset_summary(name: str) -> tuple[str, str]:

@@ -2,13 +2,15 @@
 
 Every registered model is a factory with one signature::
 
-    factory(data_shape, z_dim, *, hidden, depth, d_maxout, d_dropout,
-            n_classes=0, d_norm=None, d_projection=False, conditional=False,
-            gradient_penalty=False) -> (G, D)
+    factory(data_shape, z_dim, *, <the options it uses>) -> (G, D)
 
-G maps z of shape (n, z_dim) to samples of shape (n, *data_shape); D maps samples to
+where the options are any of the trial keys ``hidden, depth, d_maxout, d_dropout, d_norm,
+d_projection, conditional`` plus, derived from the data and loss, ``n_classes`` and
+``gradient_penalty``. The keyword arguments a factory declares are the options it honours:
+``training.gan.make_models`` passes exactly those, and a trial that sets any other option away
+from its default is refused ("model 'mlp' does not use d_norm='spectral'"), never silently run
+without it. G maps z of shape (n, z_dim) to samples of shape (n, *data_shape); D maps samples to
 raw outputs of shape (n,) (logits or critic values; the loss decides how to read them).
-Options an architecture has no use for are ignored.
 
 Image models (``dcgan``, ``cgan``, ``resnet``, ``cyclegan``) take data_shape (C, H, W) with
 H == W a power of two >= 8 and end G in tanh (pixels in [-1, 1]). ``hidden`` is the base

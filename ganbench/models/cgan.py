@@ -13,8 +13,7 @@ from ganbench.registry import MODELS
 
 
 @MODELS.register("cgan")
-def cgan(data_shape, z_dim, *, hidden=64, n_classes=0, d_norm=None, d_projection=False, gradient_penalty=False,
-         **_unused):
+def cgan(data_shape, z_dim, *, hidden=64, n_classes=0, d_norm=None, d_projection=False, gradient_penalty=False):
     """Conditional DCGAN (Mirza 2014): label one-hot into G's input and D's channels, or a projection D."""
     n_classes = check_classes("cgan", n_classes)
     return dcgan.build(data_shape, z_dim, hidden, d_norm, n_classes, projection=d_projection,

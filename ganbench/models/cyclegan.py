@@ -114,7 +114,7 @@ def cycle_losses(G: CycleGenerators, a: Tensor, b: Tensor) -> tuple[Tensor, Tens
 
 
 @MODELS.register("cyclegan")
-def cyclegan(data_shape, z_dim=None, *, hidden=32, depth=3, d_norm=None, conditional=False, **_unused):
+def cyclegan(data_shape, z_dim=None, *, hidden=32, depth=3, d_norm=None, conditional=False):
     """CycleGAN (Zhu 2017): ResNet translators A<->B with `depth` blocks, PatchGAN Ds; z_dim is ignored."""
     check_unconditional("cyclegan", conditional)
     channels, _ = image_stages(data_shape)

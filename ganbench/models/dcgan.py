@@ -95,7 +95,7 @@ def build(data_shape, z_dim, hidden, d_norm, n_classes=0, projection=False, grad
 
 
 @MODELS.register("dcgan")
-def dcgan(data_shape, z_dim, *, hidden=64, d_norm=None, conditional=False, gradient_penalty=False, **_unused):
+def dcgan(data_shape, z_dim, *, hidden=64, d_norm=None, conditional=False, gradient_penalty=False):
     """DCGAN (Radford 2015): transposed-conv G with BN+ReLU, strided-conv D with LeakyReLU; width `hidden`."""
     check_unconditional("dcgan", conditional)
     return build(data_shape, z_dim, hidden, d_norm, gradient_penalty=gradient_penalty)

@@ -26,7 +26,7 @@ class LinearCritic(nn.Module):
 
 
 @MODELS.register("dirac")
-def dirac(data_shape, z_dim, **_unused):
+def dirac(data_shape, z_dim):
     """Dirac-GAN pair: one-parameter G (theta) and linear D (psi); for the `dirac` dataset."""
     if tuple(data_shape) != (1,):
         raise ValueError(f"model 'dirac' needs 1-D data, got shape {tuple(data_shape)}")

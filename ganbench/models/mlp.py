@@ -48,7 +48,7 @@ def discriminator(data_shape: tuple[int, ...], hidden: int, depth: int, maxout: 
 
 
 @MODELS.register("mlp")
-def mlp(data_shape, z_dim, *, hidden=128, depth=2, d_maxout=0, d_dropout=0.0, **_unused):
+def mlp(data_shape, z_dim, *, hidden=128, depth=2, d_maxout=0, d_dropout=0.0):
     """MLP G (ReLU) and D (LeakyReLU, or maxout + dropout as in Goodfellow 2014); width `hidden`, `depth` layers."""
     return (
         generator(z_dim, tuple(data_shape), hidden, depth),

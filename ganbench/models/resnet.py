@@ -119,7 +119,7 @@ class Discriminator(nn.Module):
 
 
 @MODELS.register("resnet")
-def resnet(data_shape, z_dim, *, hidden=64, n_classes=0, d_norm=None, conditional=False, **_unused):
+def resnet(data_shape, z_dim, *, hidden=64, n_classes=0, d_norm=None, conditional=False):
     """ResNet SNGAN (Miyato 2018): residual G, spectral-norm residual D; conditional: CBN in G, projection D."""
     n_classes = check_classes("resnet", n_classes) if conditional else 0
     norm = DNorm(d_norm, default="spectral")

@@ -12,9 +12,6 @@ from ganbench.metrics import metric
 #: two betas one at a time (`beta1`, `beta2`; they fill `betas`)
 SEARCHABLE_KEYS = sorted((set(TUNABLE_KEYS) - {"model", "loss", "dataset", "device"}) | {"beta1", "beta2"})
 
-SAMPLERS = ("tpe", "random", "grid", "cmaes", "qmc")
-PRUNERS = ("none", "median", "hyperband")
-
 
 class Param(BaseModel):
     """One dimension of the search space, as Optuna's suggest_float / suggest_int / suggest_categorical."""
@@ -123,6 +120,11 @@ class Search(BaseModel):
                 except ValueError as err:
                     raise ValueError(f"space.{name}: {err}") from None
         return self
+
+
+def study_name(suite_name: str, cell_label: str) -> str:
+    """The Optuna study of one cell (one name, used by the study server and in every search row)."""
+    return f"{suite_name} | {cell_label}"
 
 
 def to_trial_params(sampled: dict[str, Any], base_betas: tuple[float, float]) -> dict[str, Any]:

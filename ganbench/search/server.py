@@ -12,17 +12,18 @@ from typing import Any
 
 import optuna
 
+from ganbench.results import Status
 from ganbench.search.optuna_setup import make_pruner, make_sampler, open_storage, trial_seed
-from ganbench.search.schema import Search
+from ganbench.search.schema import Search, study_name
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: study state for each ganbench trial status
 STATE = {
-    "complete": optuna.trial.TrialState.COMPLETE,
-    "pruned": optuna.trial.TrialState.PRUNED,
-    "diverged": optuna.trial.TrialState.FAIL,
-    "failed": optuna.trial.TrialState.FAIL,
+    Status.COMPLETE: optuna.trial.TrialState.COMPLETE,
+    Status.PRUNED: optuna.trial.TrialState.PRUNED,
+    Status.DIVERGED: optuna.trial.TrialState.FAIL,
+    Status.FAILED: optuna.trial.TrialState.FAIL,
 }
 #: user attribute set on trials that a dead driver left RUNNING; they do not count toward the budget
 INTERRUPTED = "interrupted"
@@ -34,10 +35,6 @@ RETRY_OF = "retry_of"
 class Asked:
     number: int
     params: dict[str, Any]  # the sampled values, keyed as in the suite's search space
-
-
-def study_name(suite_name: str, cell_label: str) -> str:
-    return f"{suite_name} | {cell_label}"
 
 
 class StudyServer:
@@ -137,7 +134,7 @@ class StudyServer:
 
     @staticmethod
     def _tell(study: optuna.Study, number: int, status: str, value: float) -> None:
-        state = STATE[status]
+        state = STATE[Status(status)]
         if state == optuna.trial.TrialState.COMPLETE and not math.isfinite(value):
             state = optuna.trial.TrialState.FAIL  # a complete trial without an objective value
         if state == optuna.trial.TrialState.COMPLETE:

@@ -1,0 +1,261 @@
+"""Leaderboards from a results folder alone: one row per cell, mean and 95% interval over seeds."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from ganbench.losses import LOG4
+from ganbench.metrics import Metric
+from ganbench.registry import METRICS
+from ganbench.report.budget import write_budget_views
+from ganbench.report.data import dataset_records
+from ganbench.report.export import to_jsonl, to_latex
+from ganbench.report.html import to_html
+from ganbench.report.stats import mean_ci95
+from ganbench.results import ResultsStore, Status, atomic_write, atomic_write_text, picture_path, read_run_info
+from ganbench.suite import Suite, read_suite
+
+KIND_ORDER = ("modes", "images", "convergence", "throughput")
+#: the Markdown/HTML tables keep to these (the CSV has every metric)
+DISPLAY_METRICS = (
+    "modes_covered", "high_quality_frac", "reverse_kl", "dirac_distance",
+    "fid", "kid", "precision", "recall", "density", "coverage", "inception_score", "parzen_ll", "parzen_ll_se",
+    "nn_memorization", "cycle_error", "translation_error", "feature_net_acc",
+    "equilibrium_gap", "value",
+    "d_real_mean", "d_fake_mean", "steps_to_threshold", "samples_per_s", "steps_per_s", "peak_mem_mb", "wall_s",
+)
+#: the picture a leaderboard row links to (the first seed's), by preference
+LINKED_PICTURES = ("samples", "translation")
+
+
+def metric_columns(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict]) -> list[Metric]:
+    """Metrics present with at least one finite value, the suite's primary metrics first."""
+    primary = {record["primary_metric"] for record in datasets.values()}
+    objective = suite.search.objective.metric if suite.search else None
+    order = METRICS.in_order()
+    present = [METRICS.get(n) for n in order if n in trials and pd.to_numeric(trials[n], errors="coerce").notna().any()]
+    present.sort(key=lambda m: (m.name != objective, m.name not in primary, KIND_ORDER.index(m.kind),
+                                order.index(m.name)))
+    return present
+
+
+COUNT_COLUMNS = ["n_seeds", "n_diverged", "n_pruned", "n_failed", "n_planned"]
+SEARCH_COLUMNS = ["search_trials", "search_pruned", "search_failed", "objective_best", "objective_median",
+                  "objective_worst", "best_params"]
+
+
+def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
+                folder: Path | None = None) -> tuple[pd.DataFrame, list[Metric]]:
+    """One row per cell in grid order: axes, counts, then <metric>_mean / _ci95 / _n.
+
+    For a searched suite the means are over the confirmation runs of each cell's best
+    parameters (one per suite seed), and the search itself adds the SEARCH_COLUMNS. With
+    the results ``folder``, a ``samples`` column names each cell's sample grid (first seed).
+    """
+    axes = suite.axes()
+    is_search = trials["phase"] == "search" if "phase" in trials else pd.Series(False, index=trials.index)
+    seeded, searched = trials[~is_search], trials[is_search]
+    metrics = metric_columns(seeded, suite, datasets)
+    rows = []
+    for cell in suite.cells():
+        group = seeded[_in_cell(seeded, cell)]
+        done = group[group["status"] == Status.COMPLETE]
+        row = {**cell, "n_seeds": len(done), "n_diverged": int((group["status"] == Status.DIVERGED).sum()),
+               "n_pruned": int((group["status"] == Status.PRUNED).sum()),
+               "n_failed": int((group["status"] == Status.FAILED).sum()), "n_planned": len(suite.seeds)}
+        for m in metrics:
+            mean, hw, n = mean_ci95(done[m.name]) if len(done) else (math.nan, math.nan, 0)
+            row.update({f"{m.name}_mean": mean, f"{m.name}_ci95": hw, f"{m.name}_n": n})
+        if suite.search is not None:
+            row.update(search_summary(searched[_in_cell(searched, cell)], suite))
+        if folder is not None and (picture := first_picture(folder, done)):
+            row["samples"] = picture
+        rows.append(row)
+    extra = SEARCH_COLUMNS if suite.search is not None else []
+    if any("samples" in row for row in rows):
+        extra = extra + ["samples"]
+    return pd.DataFrame(rows, columns=list(axes) + COUNT_COLUMNS + extra
+                        + [f"{m.name}_{s}" for m in metrics for s in ("mean", "ci95", "n")]), metrics
+
+
+def first_picture(folder: Path, done: pd.DataFrame) -> str | None:
+    """Relative path of the lowest seed's sample grid (or translation rows) in the cell, if one was saved."""
+    for trial_id in done.sort_values("seed")["trial_id"] if len(done) else []:
+        for name in LINKED_PICTURES:
+            if picture_path(folder, trial_id, name).exists():
+                return picture_path(folder, trial_id, name).relative_to(folder).as_posix()
+    return None
+
+
+def _in_cell(trials: pd.DataFrame, cell: dict) -> pd.Series:
+    mask = pd.Series(True, index=trials.index)
+    for axis, value in cell.items():
+        mask &= trials[axis] == value
+    return mask
+
+
+def search_summary(group: pd.DataFrame, suite: Suite) -> dict:
+    """Best, median and worst objective over a cell's complete search trials (Lucic et al. report all three)."""
+    assert suite.search is not None
+    status = group["status"] if len(group) else pd.Series(dtype=str)
+    done = group[status == Status.COMPLETE]
+    values = pd.to_numeric(done.get("objective", pd.Series(dtype=float)), errors="coerce").dropna()
+    maximize = suite.search.objective.resolved_direction() == "maximize"
+    out = {"search_trials": len(group), "search_pruned": int((status == Status.PRUNED).sum()),
+           "search_failed": int(status.isin([Status.DIVERGED.value, Status.FAILED.value]).sum()),
+           "objective_best": math.nan, "objective_median": math.nan, "objective_worst": math.nan, "best_params": ""}
+    if len(values):
+        best_idx = values.idxmax() if maximize else values.idxmin()
+        out.update(objective_best=float(values[best_idx]), objective_median=float(values.median()),
+                   objective_worst=float(values.min() if maximize else values.max()),
+                   best_params=json.dumps({k: _as_searched(suite, k, done.loc[best_idx, f"search.{k}"])
+                                           for k in suite.search.space if f"search.{k}" in done}))
+    return out
+
+
+def _fmt(mean: float, hw: float) -> str:
+    if not math.isfinite(mean):
+        return "-"
+    text = f"{mean:.4g}"
+    return f"{text} ± {hw:.2g}" if math.isfinite(hw) else text
+
+
+def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shown columns as text ("mean ± hw"), and a same-shaped frame of booleans marking each column's best."""
+    shown = [m for m in metrics if m.name in DISPLAY_METRICS]
+    counts = suite.axes() + ["n_seeds", "n_diverged", "n_pruned", "n_failed"]
+    table = board[counts].astype(str)
+    best = pd.DataFrame(False, index=board.index, columns=counts)
+    for m in shown:
+        means, hws = board[f"{m.name}_mean"], board[f"{m.name}_ci95"]
+        column = m.name + {True: " ↑", False: " ↓", None: ""}[m.higher_is_better]
+        table[column] = [_fmt(a, b) for a, b in zip(means, hws)]
+        best[column] = False
+        if m.higher_is_better is not None and means.notna().any():
+            best[column] = means == (means.max() if m.higher_is_better else means.min())
+    if suite.search is not None:
+        for col in SEARCH_COLUMNS:
+            table[col] = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in board[col]]
+            best[col] = False
+    if "samples" in board:
+        table["samples"], best["samples"] = board["samples"].fillna("").astype(str), False
+    return table, best
+
+
+def image_protocol(trials: pd.DataFrame | None) -> list[str]:
+    """How FID & co. were measured (DESIGN: record n_real, n_fake, the feature network and versions)."""
+    if trials is None or "image_eval.feature_net" not in trials:
+        return []
+    rows = trials.dropna(subset=["image_eval.feature_net"])
+    if rows.empty:
+        return []
+    lines = []
+    for net, group in rows.groupby("image_eval.feature_net"):
+        r = group.iloc[0]
+        lines.append(
+            f"image metrics: features and logits of the classifier `{net}` (test accuracy "
+            f"{float(r['image_eval.feature_net_acc']):.1%}); FID/KID/precision/recall/density/coverage against "
+            f"{int(r['image_eval.n_real'])} real training images ({int(r['image_eval.n_real_pairwise'])} for the "
+            f"k-NN metrics, k = {int(r['image_eval.nearest_k'])}) and {int(r['image_eval.n_fake'])} generated; KID "
+            f"over {int(r['image_eval.kid_subsets'])} subsets; Parzen window sigma picked on "
+            f"{int(r['image_eval.n_parzen_val'])} held-out images, log-likelihood of {int(r['image_eval.n_parzen_test'])} "
+            f"others (parzen_ll_se: its standard error); torchmetrics {r['image_eval.torchmetrics']}, "
+            f"prdc {r['image_eval.prdc']}; scores from this feature network compare only with each other"
+        )
+    return lines
+
+
+def header_items(suite: Suite, run_info: dict | None, datasets: dict[str, dict],
+                 trials: pd.DataFrame | None = None) -> list[str]:
+    """What a reader needs to cite the table: protocol, statistics, environment (Markdown inline syntax)."""
+    info = run_info or {}
+    env = info.get("environment", {})
+    protocols = sorted({record["protocol"] for record in datasets.values()})
+    cuda = f", CUDA {env['cuda']}" if env.get("cuda") else ""
+    return [
+        f"suite hash `{info.get('suite_hash', suite.suite_hash())}`; {len(suite.cells())} cells x "
+        f"{len(suite.seeds)} seeds; budget {suite.budget.steps} steps, evaluation every {suite.budget.eval_every}",
+        "statistics: mean ± half-width of the 95% Student-t interval over the seeds of complete trials; "
+        "diverged, pruned and failed trials are excluded from the means and counted in their columns",
+        f"V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
+        "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better, best in bold",
+        f"data: {'; '.join(protocols)}",
+        *image_protocol(trials),
+        *([_search_line(suite)] if suite.search is not None else []),
+        f"environment: ganbench {env.get('ganbench_version', '?')} (commit `{(env.get('git_commit') or '?')[:12]}`), "
+        f"torch {env.get('torch', '?')}{cuda}, ray {env.get('ray', '?')}, optuna {env.get('optuna', '?')}, "
+        f"python {env.get('python', '?')}; {env.get('device_name', '?')}, {env.get('cpu_count', '?')} CPUs; "
+        f"run started {info.get('started_at', '?')[:16].replace('T', ' ')} UTC",
+    ]
+
+
+def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_info: dict | None,
+                datasets: dict[str, dict], trials: pd.DataFrame | None = None) -> str:
+    table, best = display_table(board, metrics, suite)
+    table = table.mask(best, "**" + table + "**")
+    if "samples" in table:
+        table["samples"] = [f"[grid]({path})" if path else "" for path in table["samples"]]
+    lines = [
+        f"# Leaderboard: {suite.name}",
+        "",
+        *([suite.description, ""] if suite.description else []),
+        *[f"- {item}" for item in header_items(suite, run_info, datasets, trials)],
+        "",
+        table.to_markdown(index=False),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _as_searched(suite: Suite, key: str, value):
+    """A stored value back in its search-space type (parquet turns an int column with gaps into floats)."""
+    kind = suite.search.space[key].type if suite.search else "float"
+    if kind == "int":
+        return int(value)
+    return value.item() if hasattr(value, "item") else value
+
+
+def _search_line(suite: Suite) -> str:
+    s = suite.search
+    assert s is not None
+    return (f"search: an Optuna study per cell, {s.n_trials} trials each ({s.sampler} sampler, {s.pruner} pruner, "
+            f"training seed {s.seed}), objective {s.objective.metric} ({s.objective.resolved_direction()}); "
+            f"objective_best/median/worst are over each cell's complete search trials; the metric columns are "
+            f"the best parameters re-run on seeds {suite.seeds}")
+
+
+def write_report(folder: Path, formats: tuple[str, ...] = ()) -> Path:
+    """(Re)build every table and plot from the folder's suite.yaml, trials and curves alone.
+
+    Always: leaderboard.csv, .md, .html, the plots and, for a search, the budget views;
+    ``formats`` adds "latex" (leaderboard.tex) and "jsonl" (leaderboard.jsonl).
+    """
+    from ganbench.report.plots import write_plots  # matplotlib only when reporting
+
+    folder = Path(folder)
+    suite = read_suite(folder / "suite.yaml")
+    trials = ResultsStore(folder).trials_frame()
+    if trials.empty:
+        raise FileNotFoundError(f"{folder}: no trials recorded yet (trials.parquet is missing or empty)")
+    run_info = read_run_info(folder)
+    datasets = dataset_records(folder, suite)
+    board, metrics = leaderboard(trials, suite, datasets, folder)
+    table, best = display_table(board, metrics, suite)
+    atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
+    atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info, datasets, trials))
+    images = write_budget_views(folder, trials, suite) + write_plots(folder)
+    pngs = [p for p in images if p.suffix == ".png"]
+    header = header_items(suite, run_info, datasets, trials)
+    page = to_html(f"Leaderboard: {suite.name}", suite.description, header, table, best, pngs, pictures_root=folder)
+    atomic_write_text(folder / "leaderboard.html", page)
+    if "latex" in formats:
+        caption = f"{suite.name}: mean ± 95% interval over {len(suite.seeds)} seeds ({suite.budget.steps} steps)."
+        no_pictures = [c for c in table.columns if c != "samples"]
+        atomic_write_text(folder / "leaderboard.tex",
+                          to_latex(table[no_pictures], best[no_pictures], caption, f"tab:{suite.name}"))
+    if "jsonl" in formats:
+        atomic_write_text(folder / "leaderboard.jsonl", to_jsonl(board))
+    return folder / "leaderboard.md"

@@ -1,0 +1,374 @@
+"""Plots from a results folder alone, never retraining: learning curves, the equilibrium
+D = 1/2, the effect of k, mode coverage, samples as training goes, throughput.
+
+Statistics are over the seeded runs (grid or confirmation phase, status complete); Optuna's
+search-phase trials are left out, as in the leaderboard.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on workers or CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ganbench.losses import LOG4  # noqa: E402
+from ganbench.registry import METRICS  # noqa: E402
+from ganbench.report.data import dataset_records  # noqa: E402
+from ganbench.report.stats import mean_ci95  # noqa: E402
+from ganbench.results import CURVE_COLUMNS, ResultsStore, Status, atomic_write, read_snapshots  # noqa: E402
+from ganbench.suite import Suite, read_suite  # noqa: E402
+
+PLOTS_DIR = "plots"
+DPI = 120
+#: one look for every figure (applied with rc_context, so importing this module changes nothing)
+STYLE = {
+    "figure.facecolor": "white", "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+    "axes.spines.right": False, "figure.constrained_layout.use": True, "font.size": 9, "axes.titlesize": 10,
+    "legend.fontsize": 8, "legend.frameon": False,
+}
+CURVE_METRICS = ("modes_covered", "high_quality_frac", "reverse_kl", "dirac_distance", "equilibrium_gap",
+                 "grad_norm_d", "grad_norm_g")
+#: short names for long axes in legends
+ABBREV = {"d_steps_per_g_step": "k", "g_steps_per_d_step": "m"}
+K = "d_steps_per_g_step"
+SAMPLE_COLUMNS = 4
+
+
+@dataclass
+class Frames:
+    """Everything the plots read, loaded once."""
+
+    folder: Path
+    suite: Suite
+    trials: pd.DataFrame  # every row of trials.parquet
+    seeded: pd.DataFrame  # the runs to aggregate over seeds: not search phase, status complete
+    curves: pd.DataFrame  # curves of the seeded runs, with their cell label
+    labels: dict[str, str]  # cell label -> short label for legends
+    colors: dict[str, tuple]  # cell label -> one colour in every figure
+    datasets: dict[str, dict]  # dataset name -> what run.json recorded of it (report.data)
+
+    def cells(self) -> list[str]:
+        """Cell labels with at least one seeded run, in grid order."""
+        present = set(self.seeded["cell"])
+        return [c for c in self.labels if c in present]
+
+
+def load_frames(folder: Path) -> Frames:
+    folder = Path(folder)
+    suite = read_suite(folder / "suite.yaml")
+    store = ResultsStore(folder)
+    trials, curves = store.trials_frame(), store.curves_frame()
+    if trials.empty:
+        trials = pd.DataFrame(columns=["trial_id", "cell", "status", "seed"])
+    trials = trials.copy()
+    if "phase" not in trials:  # folders from before the search phase existed
+        trials["phase"] = "grid"
+    if "dataset" not in trials:  # a single dataset may sit in params instead of the grid
+        trials["dataset"] = suite.params.get("dataset")
+    seeded = trials[(trials["phase"] != "search") & (trials["status"] == Status.COMPLETE)]
+    curves = curves.merge(seeded[["trial_id", "cell"]], on="trial_id") if len(curves) else \
+        pd.DataFrame(columns=CURVE_COLUMNS + ["cell"])
+    cells = [suite.cell_label(c) for c in suite.cells()]
+    return Frames(folder, suite, trials, seeded, curves, short_labels(suite), _palette(cells),
+                  dataset_records(folder, suite))
+
+
+def short_labels(suite: Suite) -> dict[str, str]:
+    """Legend labels without the axes that have one value: 'loss=hinge d_steps_per_g_step=2 ...' -> 'loss=hinge k=2'."""
+    varying = [a for a in suite.axes() if len(suite.grid[a]) > 1]
+    out = {}
+    for cell in suite.cells():
+        parts = [f"{ABBREV.get(a, a)}={cell[a]}" for a in varying]
+        out[suite.cell_label(cell)] = " ".join(parts) or suite.cell_label(cell)
+    return out
+
+
+def _palette(cells: list[str]) -> dict[str, tuple]:
+    cmap = plt.get_cmap("tab10" if len(cells) <= 10 else "tab20" if len(cells) <= 20 else "viridis")
+    n = max(len(cells) - 1, 1)
+    return {c: cmap(i if len(cells) <= 20 else i / n) for i, c in enumerate(cells)}
+
+
+def save_figure(fig, path: Path) -> Path:
+    # atomic: a report server reading plots/ never sees half a PNG
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight"))
+    finally:
+        plt.close(fig)  # pyplot keeps every open figure alive: a long report would leak memory
+    return path
+
+
+def _finite(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(dtype=float)
+    return pd.to_numeric(frame[column], errors="coerce").dropna()
+
+
+def _ylabel(name: str) -> str:
+    unit = METRICS.get(name).unit if name in METRICS.names() else ""
+    return f"{name} ({unit})" if unit else name
+
+
+def _legend(ax, n: int) -> None:
+    # many cells: the legend goes beside the axes so it never hides the lines
+    if n > 6:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend()
+
+
+# --- 1. learning curves ---------------------------------------------------------------
+
+
+def _curve_stats(f: Frames, metric: str) -> pd.DataFrame:
+    """Per (cell, step): mean, min, max and n over seeds of one metric's finite values."""
+    rows = f.curves[f.curves["metric"] == metric].dropna(subset=["value"])
+    rows = rows.assign(value=rows["value"].astype(float))
+    return rows.groupby(["cell", "step"])["value"].agg(["mean", "min", "max", "count"]).reset_index()
+
+
+def _draw_curve(ax, f: Frames, stats: pd.DataFrame, cell: str, label: str | None = None, **line) -> None:
+    s = stats[stats["cell"] == cell].sort_values("step")
+    color = f.colors[cell]
+    ax.plot(s["step"], s["mean"], color=color, label=label, **line)
+    ax.fill_between(s["step"], s["min"], s["max"], color=color, alpha=0.15, linewidth=0)
+
+
+def plot_curves(f: Frames, metric: str, path: Path) -> Path | None:
+    stats = _curve_stats(f, metric)
+    if stats.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    cells = [c for c in f.cells() if c in set(stats["cell"])]
+    for cell in cells:
+        n = len(f.seeded[f.seeded["cell"] == cell])
+        _draw_curve(ax, f, stats, cell, label=f"{f.labels[cell]} (n={n})")
+    if metric.startswith("grad_norm") and (stats["min"] > 0).all():
+        ax.set_yscale("log")  # gradient norms span orders of magnitude across losses
+    ax.set(xlabel="step (Algorithm 1 iterations)", ylabel=_ylabel(metric),
+           title=f"{metric}: mean over seeds, band = min..max over seeds")
+    _legend(ax, len(cells))
+    return save_figure(fig, path)
+
+
+# --- 2. the equilibrium of the GAN paper ---------------------------------------------
+
+
+def plot_equilibrium(f: Frames, path: Path) -> Path | None:
+    """D(x) and D(G(z)) against 1/2, V(D,G) against -log 4: only losses whose D is a probability."""
+    value = _curve_stats(f, "value")
+    cells = [c for c in f.cells() if c in set(value["cell"])]  # value is NaN for critics (hinge, WGAN)
+    if not cells:
+        return None
+    real, fake = _curve_stats(f, "d_real_mean"), _curve_stats(f, "d_fake_mean")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    for cell in cells:
+        _draw_curve(left, f, real, cell, label=f.labels[cell])  # one legend entry per cell; styles in the title
+        _draw_curve(left, f, fake, cell, linestyle=":")
+        _draw_curve(right, f, value, cell, label=f.labels[cell])
+    left.axhline(0.5, color="black", linestyle="--", linewidth=1, label="equilibrium D = 1/2")
+    right.axhline(-LOG4, color="black", linestyle="--", linewidth=1, label=f"-log 4 = {-LOG4:.3f}")
+    left.set(xlabel="step", ylabel="mean D output (probability)", ylim=(-0.02, 1.02),
+             title="D(x) (solid) and D(G(z)) (dotted): mean, band = min..max over seeds")
+    right.set(xlabel="step", ylabel="V(D,G) (nats)", title="V(D,G) = E log D(x) + E log(1 - D(G(z)))")
+    _legend(left, len(cells) + 1)
+    _legend(right, len(cells) + 1)
+    return save_figure(fig, path)
+
+
+# --- 3. the effect of k ----------------------------------------------------------------
+
+
+def objective_metric(f: Frames, dataset: str) -> str | None:
+    if f.suite.search is not None:
+        return f.suite.search.objective.metric
+    return f.datasets.get(dataset, {}).get("primary_metric")
+
+
+def plot_k_effect(f: Frames, path: Path) -> Path | None:
+    """Final metric vs k, mean ± 95% t-interval over seeds; a line per setting of the other varying axes."""
+    suite = f.suite
+    if len(suite.grid.get(K, [])) < 2 or f.seeded.empty:
+        return None
+    panels = {}  # dataset -> the metrics with data: its objective, then high_quality_frac
+    for dataset in dict.fromkeys(f.seeded["dataset"]):
+        data = f.seeded[f.seeded["dataset"] == dataset]
+        names = dict.fromkeys([objective_metric(f, dataset), "high_quality_frac"])
+        names = [m for m in names if m and len(_finite(data, m))]
+        if names:
+            panels[dataset] = (data, names)
+    if not panels:
+        return None
+    others = [a for a in suite.axes() if a not in (K, "dataset") and len(suite.grid[a]) > 1]
+    ks = sorted(suite.grid[K])
+    ncols = max(len(names) for _, names in panels.values())
+    fig, axes = plt.subplots(len(panels), ncols, figsize=(5.5 * ncols, 3.8 * len(panels)), squeeze=False)
+    for ax_row, (dataset, (data, names)) in zip(axes, panels.items()):
+        for col, ax in enumerate(ax_row):
+            if col < len(names):
+                _k_panel(ax, data, names[col], dataset, others, ks)
+            else:
+                ax.axis("off")
+    fig.suptitle("final metric vs k (D steps per G step): mean ± 95% t-interval over seeds")
+    return save_figure(fig, path)
+
+
+def _k_panel(ax, data: pd.DataFrame, metric: str, dataset: str, others: list[str], ks: list) -> None:
+    groups = list(data.groupby(others, sort=False)) if others else [((), data)]
+    dodge = 0.02 * (max(ks) - min(ks))  # side by side, so the intervals do not hide each other
+    for i, (key, group) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        stats = [mean_ci95(group.loc[group[K] == k, metric]) if metric in group else (math.nan,) * 3 for k in ks]
+        x = np.array(ks, dtype=float) + dodge * (i - (len(groups) - 1) / 2)
+        label = " ".join(f"{ABBREV.get(a, a)}={v}" for a, v in zip(others, key)) or "all"
+        ax.errorbar(x, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o", capsize=3, label=label)
+    ax.set_xticks(ks)
+    ax.set(xlabel="k", ylabel=_ylabel(metric), title=f"{metric} on {dataset}")
+    if len(groups) > 1:
+        _legend(ax, len(groups))
+
+
+# --- 4 and 6. bars per cell -------------------------------------------------------------
+
+
+def _bars(ax, f: Frames, cells: list[str], metric: str) -> None:
+    """Horizontal bar per cell: mean with its 95% t-interval, n seeds in the tick label."""
+    stats = [mean_ci95(_finite(f.seeded[f.seeded["cell"] == c], metric)) for c in cells]
+    y = np.arange(len(cells))
+    ax.barh(y, [s[0] for s in stats], xerr=[s[1] for s in stats], capsize=3,
+            color=[f.colors[c] for c in cells], alpha=0.85)
+    ax.set_yticks(y, [f"{f.labels[c]} (n={s[2]})" for c, s in zip(cells, stats)])
+    for yi, (mean, _, _) in zip(y, stats):  # the number itself: a zero bar is otherwise invisible
+        if math.isfinite(mean):
+            ax.annotate(f"{mean:.3g}", (max(mean, 0), yi), xytext=(3, 0), textcoords="offset points", va="center",
+                        fontsize=7)
+    ax.set_xlim(left=0)  # counts and rates: a t-interval over 2 seeds can reach below 0, the quantity cannot
+    ax.invert_yaxis()  # grid order from the top
+    ax.grid(axis="y", visible=False)
+
+
+def _bar_height(n_cells: int) -> float:
+    return 1.2 + 0.35 * n_cells
+
+
+def plot_modes(f: Frames, path: Path) -> Path | None:
+    """Modes covered per cell against the number of modes; one panel per toy dataset."""
+    panels = []
+    for dataset in dict.fromkeys(f.seeded["dataset"]):
+        data = f.seeded[f.seeded["dataset"] == dataset]
+        n_modes = f.datasets.get(dataset, {}).get("n_modes")
+        cells = [c for c in f.cells() if len(_finite(data[data["cell"] == c], "modes_covered"))]
+        if n_modes is not None and cells:
+            panels.append((dataset, n_modes, cells))
+    if not panels:
+        return None
+    height = sum(_bar_height(len(cells)) for _, _, cells in panels)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, height), squeeze=False,
+                             height_ratios=[len(cells) + 2 for _, _, cells in panels])
+    for ax, (dataset, n_modes, cells) in zip(axes[:, 0], panels):
+        _bars(ax, f, cells, "modes_covered")
+        ax.axvline(n_modes, color="black", linestyle="--", linewidth=1, label=f"all {n_modes} modes")
+        ax.set(xlabel="modes covered", title=f"{dataset}: modes covered, mean ± 95% t-interval over seeds")
+        ax.legend(loc="lower right")
+    return save_figure(fig, path)
+
+
+def plot_throughput(f: Frames, path: Path) -> Path | None:
+    cells = [c for c in f.cells() if len(_finite(f.seeded[f.seeded["cell"] == c], "steps_per_s"))]
+    if not cells:
+        return None
+    fig, ax = plt.subplots(figsize=(7, _bar_height(len(cells))))
+    _bars(ax, f, cells, "steps_per_s")
+    ax.set(xlabel="steps per second of training (1/s)",
+           title="throughput: Algorithm 1 iterations per second, mean ± 95% t-interval over seeds")
+    return save_figure(fig, path)
+
+
+# --- 5. samples over training -----------------------------------------------------------
+
+
+def _snapshot_of(f: Frames, cell: str):
+    """(steps, points) of the cell's first seeded run (by seed) that saved snapshots, or None."""
+    for trial_id in f.seeded[f.seeded["cell"] == cell].sort_values("seed")["trial_id"]:
+        snap = read_snapshots(f.folder, trial_id)
+        if snap is not None and len(snap[0]):
+            return snap
+    return None
+
+
+def _limits(centers: np.ndarray, std: float) -> tuple[np.ndarray, np.ndarray]:
+    # fixed per dataset, so a point flying off or a mode collapsing reads the same in every panel
+    margin = 0.25 * max(float(np.ptp(centers, axis=0).max()), 1.0) + 5 * std
+    return centers.min(axis=0) - margin, centers.max(axis=0) + margin
+
+
+def plot_samples(f: Frames, path: Path) -> Path | None:
+    """Generated points at the first, two middle and last evaluations over the true mode centres."""
+    rows = []
+    for cell in f.cells():
+        dataset = f.seeded.loc[f.seeded["cell"] == cell, "dataset"].iloc[0]
+        record = f.datasets.get(dataset, {})
+        # float32, as the dataset holds them: the axes limits then match to the last bit
+        centers = np.asarray(record["centers"], dtype=np.float32) if "centers" in record else None
+        snap = _snapshot_of(f, cell) if centers is not None and centers.shape[1] <= 2 else None
+        if snap is not None:
+            rows.append((cell, centers, float(record["std"]), snap))
+    if not rows:
+        return None
+    fig, axes = plt.subplots(len(rows), SAMPLE_COLUMNS, figsize=(2.6 * SAMPLE_COLUMNS, 2.4 * len(rows)),
+                             squeeze=False)
+    for ax_row, (cell, centers, std, (steps, points)) in zip(axes, rows):
+        picks = sorted(set(np.linspace(0, len(steps) - 1, SAMPLE_COLUMNS).round().astype(int)))
+        lo, hi = _limits(centers, std)
+        for col, ax in enumerate(ax_row):
+            if col >= len(picks):
+                ax.axis("off")
+                continue
+            draw = _scatter if centers.shape[1] == 2 else _histogram
+            draw(ax, points[picks[col]], centers, lo, hi, f.colors[cell])
+            ax.set_title(f"step {steps[picks[col]]}")
+        ax_row[0].set_ylabel(f.labels[cell].replace(" ", "\n"), fontsize=8)
+    fig.suptitle("generated samples over the true mode centres (red x), first complete seed of each cell: "
+                 "mode collapse as it happens")
+    return save_figure(fig, path)
+
+
+def _scatter(ax, pts: np.ndarray, centers: np.ndarray, lo, hi, color) -> None:
+    ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5, color=color, linewidths=0)
+    ax.scatter(centers[:, 0], centers[:, 1], marker="x", color="red", s=30)
+    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), aspect="equal", xticks=[], yticks=[])
+
+
+def _histogram(ax, pts: np.ndarray, centers: np.ndarray, lo, hi, color) -> None:
+    ax.hist(np.clip(pts[:, 0], lo[0], hi[0]), bins=np.linspace(lo[0], hi[0], 61), color=color, alpha=0.7)
+    ax.scatter(centers[:, 0], np.zeros(len(centers)), marker="x", color="red", s=30, zorder=3, clip_on=False)
+    ax.set(xlim=(lo[0], hi[0]), yticks=[])
+
+
+# --- all of them ------------------------------------------------------------------------
+
+
+def write_plots(folder: Path) -> list[Path]:
+    """Write every plot whose data the folder holds into folder/plots/; return the paths written."""
+    f = load_frames(folder)
+    out = Path(folder) / PLOTS_DIR
+    jobs: list[tuple[str, Callable[[Path], Path | None]]] = [
+        (f"curves_{m}.png", lambda p, m=m: plot_curves(f, m, p)) for m in CURVE_METRICS
+    ]
+    jobs += [("equilibrium.png", lambda p: plot_equilibrium(f, p)), ("k_effect.png", lambda p: plot_k_effect(f, p)),
+             ("modes.png", lambda p: plot_modes(f, p)), ("samples.png", lambda p: plot_samples(f, p)),
+             ("throughput.png", lambda p: plot_throughput(f, p))]
+    written = []
+    with plt.rc_context(STYLE):
+        for name, plot in jobs:
+            path = plot(out / name)
+            if path is not None:
+                written.append(path)
+    return written

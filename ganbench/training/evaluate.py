@@ -1,0 +1,61 @@
+"""One evaluation of a trial: draw samples, read D, compute the metrics that apply."""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+
+from ganbench.datasets import ImageDataset, ModeMixture
+from ganbench.datasets.toy import Dirac
+from ganbench.metrics.convergence import discriminator_metrics
+from ganbench.metrics.modes import mode_metrics
+from ganbench.training.cycle import evaluate_cycle
+from ganbench.training.updates import conditioned, draw_real
+
+if TYPE_CHECKING:
+    from ganbench.config import TrialConfig
+    from ganbench.training.gan import GAN
+
+
+def dirac_distance(gan: "GAN", fake: torch.Tensor) -> float:
+    """sqrt(theta^2 + psi^2): theta = mean G(z), psi = dD/dx at the data point 0 (exact for the linear critic)."""
+    x = torch.zeros(1, 1, device=fake.device, requires_grad=True)
+    with torch.enable_grad():
+        (psi,) = torch.autograd.grad(gan.D(x).sum(), x)
+    return math.hypot(float(fake.mean()), float(psi))
+
+
+def balanced_labels(gan: "GAN", n: int) -> torch.Tensor | None:
+    """Every class equally often (0, 1, ..., C-1, 0, ...) for a conditional G; None otherwise."""
+    return torch.arange(n, device=gan.device) % gan.n_classes if gan.n_classes else None
+
+
+def image_metrics(gan: "GAN", fake: torch.Tensor) -> dict[str, float]:
+    """FID, KID, precision/recall, ... from the trial's evaluator, built (and its real statistics computed) once."""
+    if gan.evaluator is None:
+        from ganbench.metrics.image_eval import ImageEvaluator
+
+        gan.evaluator = ImageEvaluator(gan.data, gan.device)
+    return gan.evaluator(fake)
+
+
+@torch.no_grad()
+def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> tuple[dict[str, float], torch.Tensor]:
+    """The metrics that apply to this data, and the generated samples they were computed on."""
+    gan.G.eval(), gan.D.eval()
+    if gan.is_cycle:
+        return evaluate_cycle(gan, cfg, rng)
+    n = cfg.eval_samples
+    z = torch.randn(n, cfg.z_dim, generator=rng).to(gan.device)
+    y_fake = balanced_labels(gan, n)
+    fake = conditioned(gan.G, y_fake)(z)
+    real, y_real = draw_real(gan, n, rng)
+    metrics = discriminator_metrics(gan.loss, conditioned(gan.D, y_real)(real), conditioned(gan.D, y_fake)(fake))
+    if isinstance(gan.data, ModeMixture):
+        metrics.update(mode_metrics(fake, gan.data.centers.to(gan.device), gan.data.std, cfg.mode_min_count))
+    if isinstance(gan.data, Dirac):
+        metrics["dirac_distance"] = dirac_distance(gan, fake)
+    if isinstance(gan.data, ImageDataset):
+        metrics.update(image_metrics(gan, fake))
+    return metrics, fake

@@ -1,0 +1,244 @@
+"""Stacked trials: M trials of one shape trained as one stacked model, through the one loop.
+
+``train_stacked(cfgs)`` runs ``training.loop`` on a ``Stacked`` trainer: the M generators (and
+the M discriminators) become one ``StackedModule`` each, whose weights are one [M, P] buffer
+and whose forward runs every layer as one batched matmul over the trials (``baddbmm``; other
+layers through ``torch.vmap(functional_call(...))``, ~4x more per call on these small models).
+The loop calls the same D and G updates as for one trial (``training.updates``): with a
+vmapped loss they give one loss per trial, and ``StackedAdam`` steps each trial's row with its
+own state, learning rate and betas. Every trial keeps its own identity:
+
+- initial weights come from the real ``build(cfg)`` of that trial (``torch.manual_seed(cfg.seed)``);
+- real batches and z come from the trial's own stream, drawn in the order ``train`` draws them;
+- evaluation loads the trial's slice into its own G/D and calls the real ``evaluate``.
+
+So a stacked trial's curves match ``train(cfg)`` alone up to float rounding (batched matmuls
+round differently; the gap grows slowly with steps, as any chaotic training loop would). A
+trial whose loss becomes NaN/inf is frozen at once and marked ``diverged`` at the next
+evaluation; the others go on. Throughput columns are the loop's (each iteration advances all
+M trials by one step); ``batch_trials`` = M.
+
+Supported: model ``mlp`` without maxout or dropout, losses without penalties, Adam, eager mode
+(``amp: bf16`` runs the batched matmuls under bf16 autocast, as for one trial); ``unsupported``
+names anything else and suite checks refuse it before a sweep starts.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, stack_module_state
+
+from ganbench.config import TrialConfig
+from ganbench.losses import GANLoss
+from ganbench.training.gan import GAN, TrainResult, build
+from ganbench.training.loop import TrialEvalCallback, run
+from ganbench.training.updates import StackedStreams, Stream
+
+SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan")
+
+#: keys every trial of a batch must share (they fix the stacked shapes or the loop)
+SHARED_KEYS = (
+    "model", "loss", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "steps", "eval_every",
+    "batch_size", "z_dim", "hidden", "depth", "device", "amp",
+)
+
+
+def unsupported(cfg: TrialConfig) -> list[str]:
+    """What in ``cfg`` stacked training cannot do (empty when it can)."""
+    checks = [
+        (cfg.model != "mlp", f"model={cfg.model!r} (only 'mlp')"),
+        (cfg.optimizer != "adam", f"optimizer={cfg.optimizer!r} (only 'adam')"),
+        (cfg.loss not in SUPPORTED_LOSSES, f"loss={cfg.loss!r} (only {', '.join(SUPPORTED_LOSSES)})"),
+        (cfg.d_maxout >= 2, f"d_maxout={cfg.d_maxout} (no maxout)"),
+        (cfg.d_dropout > 0, f"d_dropout={cfg.d_dropout} (no dropout)"),
+        (cfg.r1 > 0, f"r1={cfg.r1} (no R1 penalty)"),
+        (cfg.r2 > 0, f"r2={cfg.r2} (no R2 penalty)"),
+        (cfg.compile, "compile=True (stacked trials run eagerly)"),
+    ]
+    return [what for flag, what in checks if flag]
+
+
+def check_stackable(cfgs: Sequence[TrialConfig]) -> None:
+    """Raise ValueError unless every config is supported and all share the stacked shapes."""
+    if not cfgs:
+        raise ValueError("stacked training needs at least one trial config")
+    for i, cfg in enumerate(cfgs):
+        bad = unsupported(cfg)
+        if bad:
+            raise ValueError(f"stacked training does not support trial {i}'s {'; '.join(bad)}")
+    for key in _shared_keys(cfgs[0]):
+        values = {getattr(cfg, key) for cfg in cfgs}
+        if len(values) > 1:
+            raise ValueError(f"stacked trials must share {key!r}, got {sorted(map(repr, values))}")
+
+
+def _shared_keys(cfg: TrialConfig) -> tuple[str, ...]:
+    return SHARED_KEYS + (("clip",) if cfg.loss == "wgan" else ())
+
+
+def batch_key(cfg: TrialConfig) -> tuple:
+    """Trials with equal keys can share a batch: the values of everything they must share."""
+    return tuple(getattr(cfg, key) for key in _shared_keys(cfg))
+
+
+def stacked_forward(module: nn.Module) -> Callable[[dict[str, Tensor], Tensor], Tensor]:
+    """module's forward over stacked params: (params [M, ...], x [M, n, ...]) -> [M, n, ...].
+
+    An ``nn.Sequential`` of Linear, ReLU, LeakyReLU, Flatten and Unflatten (the MLP) runs as
+    batched matmuls (``torch.baddbmm``), which costs less per call than vmap; any other module
+    falls back to ``torch.vmap(functional_call(...))``.
+    """
+    base = copy.deepcopy(module).to("meta")  # a shell: functional_call supplies every tensor
+    vmapped = torch.vmap(lambda params, x: functional_call(base, params, (x,)))
+    kinds = (nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Flatten, nn.Unflatten)
+    if not isinstance(base, nn.Sequential) or not all(type(layer) in kinds for layer in base):
+        return vmapped
+    layers = list(base.named_children())
+
+    def forward(params: dict[str, Tensor], x: Tensor) -> Tensor:
+        for name, layer in layers:  # x keeps the trial dimension in front: [M, n, ...]
+            if isinstance(layer, nn.Linear):
+                w, b = params[f"{name}.weight"], params.get(f"{name}.bias")
+                x = torch.bmm(x, w.transpose(1, 2)) if b is None else torch.baddbmm(b[:, None], x, w.transpose(1, 2))
+            elif isinstance(layer, nn.ReLU):
+                x = torch.relu(x)
+            elif isinstance(layer, nn.LeakyReLU):
+                x = nn.functional.leaky_relu(x, layer.negative_slope)
+            elif isinstance(layer, nn.Flatten):  # per-trial dims shift by one
+                end = layer.end_dim + 1 if layer.end_dim >= 0 else layer.end_dim
+                x = x.flatten(layer.start_dim + 1, end)
+            else:  # nn.Unflatten
+                x = x.unflatten(layer.dim + 1 if layer.dim >= 0 else layer.dim, layer.unflattened_size)
+        return x
+
+    return forward
+
+
+class StackedModule(nn.Module):
+    """M modules of one architecture as one: called on [M, n, ...], it runs trial i's weights on row i.
+
+    The weights live in one contiguous [M, P] buffer (``flat``, trial i in row i); each named
+    tensor is a parameter aliasing its slice of it, so autograd differentiates the parameters
+    while the optimizer updates the whole buffer with a few whole-tensor ops.
+    """
+
+    def __init__(self, modules: Sequence[nn.Module]):
+        super().__init__()
+        stacked, _ = stack_module_state(list(modules))
+        self.names = list(stacked)
+        self.flat = torch.cat([p.detach().flatten(1) for p in stacked.values()], 1)
+        views, offset = [], 0
+        for p in stacked.values():
+            n = p[0].numel()
+            views.append(nn.Parameter(self.flat[:, offset:offset + n].view(p.shape)))
+            offset += n
+        self.views = nn.ParameterList(views)
+        self._forward = stacked_forward(modules[0])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._forward(dict(zip(self.names, self.views)), x)
+
+    def trial_state(self, i: int) -> dict[str, Tensor]:
+        """Trial i's weights as a state dict of the original module."""
+        return {name: view[i] for name, view in zip(self.names, self.views)}
+
+    def grad_rows(self) -> Tensor:
+        """[M, P]: row i is trial i's gradient (each trial's loss depends only on its own weights)."""
+        return torch.cat([view.grad.flatten(1) for view in self.views], 1)
+
+
+class StackedAdam:
+    """torch.optim.Adam (eps=1e-8, no weight decay, no amsgrad) over the rows of a StackedModule.
+
+    ``lr`` and ``betas`` hold one value per trial, broadcast as [M, 1]; rows where ``active`` is
+    False keep their parameters. The formula is torch's single-tensor Adam:
+    m <- lerp(m, g, 1 - b1);  v <- b2 v + (1 - b2) g^2;
+    p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    Bias corrections are computed in float64, as torch does with Python floats.
+    """
+
+    def __init__(self, module: StackedModule, lr: Sequence[float], betas: Sequence[tuple[float, float]],
+                 active: Tensor, eps: float = 1e-8):
+        self.module, self.flat, self.active, self.eps, self.t = module, module.flat, active, eps, 0
+        self.param_groups = [{"params": list(module.views)}]
+        self.lr = torch.tensor(lr, dtype=torch.float64, device=self.flat.device)[:, None]
+        b = torch.tensor(betas, dtype=torch.float64, device=self.flat.device)
+        self.b1, self.b2 = b[:, :1], b[:, 1:]
+        self.one_minus_b1 = (1 - self.b1).to(self.flat.dtype)
+        self.b2_, self.one_minus_b2 = self.b2.to(self.flat.dtype), (1 - self.b2).to(self.flat.dtype)
+        self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for view in self.module.views:
+            view.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        grad = self.module.grad_rows()
+        self.t += 1
+        step_size = (self.lr / (1 - self.b1**self.t)).to(self.flat.dtype)  # [M, 1]
+        bc2_sqrt = (1 - self.b2**self.t).sqrt().to(self.flat.dtype)
+        self.exp_avg.lerp_(grad, self.one_minus_b1)
+        self.exp_avg_sq.mul_(self.b2_).addcmul_(grad * self.one_minus_b2, grad)
+        denom = (self.exp_avg_sq.sqrt() / bc2_sqrt).add_(self.eps)
+        update = self.exp_avg / denom * step_size
+        # frozen trials: torch.where, not a multiplication by 0, so NaN updates stay out
+        self.flat.copy_(torch.where(self.active[:, None], self.flat - update, self.flat))
+
+
+class StackedLoss(GANLoss):
+    """A registered loss over M stacked trials: D's outputs [M, n] -> one loss per trial [M]."""
+
+    def __init__(self, loss: GANLoss):
+        self.base = loss
+        self.probabilistic, self.equilibrium = loss.probabilistic, loss.equilibrium
+        self.gp_weight, self.clip = loss.gp_weight, loss.clip
+        self._d_loss, self._g_loss = torch.vmap(loss.d_loss), torch.vmap(loss.g_loss)
+
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        return self._d_loss(real_out, fake_out)
+
+    def g_loss(self, fake_out: Tensor) -> Tensor:
+        return self._g_loss(fake_out)
+
+
+class Stacked:
+    """M same-shaped trials as one trainer of ``training.loop`` (its ``Trainer``)."""
+
+    def __init__(self, cfgs: Sequence[TrialConfig]):
+        check_stackable(cfgs)
+        self.cfgs = list(cfgs)
+        self.gans = [build(cfg) for cfg in self.cfgs]  # each seeds torch as train() would: same initial weights
+        first = self.gans[0]
+        self.active = torch.ones(len(self.cfgs), dtype=torch.bool, device=first.device)
+        G, D = StackedModule([g.G for g in self.gans]), StackedModule([g.D for g in self.gans])
+        opt_g = StackedAdam(G, [c.lr_g for c in self.cfgs], [c.betas for c in self.cfgs], self.active)
+        opt_d = StackedAdam(D, [c.lr_d for c in self.cfgs], [c.betas_d or c.betas for c in self.cfgs], self.active)
+        self.gan = GAN(G, D, StackedLoss(first.loss), first.data, opt_g, opt_d, first.device, amp=first.amp)
+        self.stream = StackedStreams([Stream(first.device, cfg.seed) for cfg in self.cfgs])
+
+    def trial(self, i: int) -> GAN:
+        gan = self.gans[i]
+        with torch.no_grad():
+            gan.G.load_state_dict(self.gan.G.trial_state(i))
+            gan.D.load_state_dict(self.gan.D.trial_state(i))
+        return gan
+
+    def grad_norms(self) -> tuple[Tensor, Tensor]:
+        return self.gan.D.grad_rows().norm(dim=1), self.gan.G.grad_rows().norm(dim=1)
+
+    def row_extras(self) -> dict[str, float]:
+        return {"batch_trials": float(len(self.cfgs))}
+
+
+def train_stacked(cfgs: Sequence[TrialConfig], on_eval: TrialEvalCallback | None = None) -> list[TrainResult]:
+    """Train M same-shaped trials as one stacked model; one TrainResult per config, in order.
+
+    ``on_eval(i, step, metrics)`` watches trial i's evaluations; True stops that trial ("pruned").
+    """
+    start = time.perf_counter()
+    return run(Stacked(cfgs), start, on_eval)

@@ -1,0 +1,149 @@
+"""The updates of Algorithm 1: one D update and one G update, for unconditional and conditional pairs.
+
+Each ``*_d_update(gan, cfg, stream)`` / ``*_g_update(...)`` draws its own minibatch from the
+trial's training stream, so the loop in ``training.loop`` is the same for every family
+(CycleGAN's updates live in ``training.cycle``) and for M stacked trials (``training.stacked``:
+the same functions, over stacked modules, a vmapped loss and one stream per trial).
+"""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ganbench.config import TrialConfig
+from ganbench.losses import PENALTIES, gradient_penalty
+from ganbench.training.accel import autocast
+
+if TYPE_CHECKING:
+    from ganbench.training.gan import GAN
+
+#: an update of Algorithm 1: (gan, cfg, stream) -> its loss, detached ([] for one trial, [M] stacked)
+Update = Callable[["GAN", TrialConfig, "Stream"], Tensor]
+
+
+class Stream:
+    """One trial's training randomness: a torch.Generator on the trial's device, seeded by the trial.
+
+    Every draw happens on that device, so no batch is copied from the host per step; a CPU
+    trial draws exactly what a plain CPU generator with its seed draws. Order of draws: a D
+    update takes its real batch, then z; a G update takes z (then labels, when conditional).
+    """
+
+    def __init__(self, device: torch.device, seed: int):
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+
+    def real(self, gan: "GAN", n: int) -> tuple[Tensor, Tensor | None]:
+        return draw_real(gan, n, self.generator)
+
+    def z(self, n: int, z_dim: int) -> Tensor:
+        return draw_z(n, z_dim, self.generator)
+
+    def labels(self, gan: "GAN", n: int) -> Tensor | None:
+        return draw_labels(gan, n, self.generator)
+
+    def pair(self, gan: "GAN", n: int) -> tuple[Tensor, Tensor]:
+        a, b = gan.data.sample_pair(n, self.generator)
+        return a.to(gan.device), b.to(gan.device)
+
+
+class StackedStreams:
+    """M trials' streams drawn together: each trial draws from its own, in the order it would alone."""
+
+    def __init__(self, streams: Sequence[Stream]):
+        self.streams = list(streams)
+
+    def real(self, gan: "GAN", n: int) -> tuple[Tensor, None]:
+        return torch.stack([s.real(gan, n)[0] for s in self.streams]), None
+
+    def z(self, n: int, z_dim: int) -> Tensor:
+        return torch.stack([s.z(n, z_dim) for s in self.streams])
+
+    def labels(self, gan: "GAN", n: int) -> None:
+        return None  # stacked trials are unconditional (checks refuse the rest)
+
+
+def conditioned(net: nn.Module, y: Tensor | None) -> Callable[[Tensor], Tensor]:
+    """The network as a function of its input alone: labels bound when it is conditional."""
+    return net if y is None else functools.partial(net, y=y)
+
+
+def draw_real(gan: "GAN", n: int, rng: torch.Generator) -> tuple[Tensor, Tensor | None]:
+    """A real minibatch on the trial's device, with its labels when the models are conditional."""
+    if not gan.n_classes:
+        return gan.data.sample(n, rng).to(gan.device), None
+    x, y = gan.data.sample_labeled(n, rng)
+    return x.to(gan.device), y.to(gan.device)
+
+
+def draw_z(n: int, z_dim: int, rng: torch.Generator) -> Tensor:
+    return torch.randn(n, z_dim, generator=rng, device=rng.device)
+
+
+def draw_labels(gan: "GAN", n: int, rng: torch.Generator) -> Tensor | None:
+    """Uniform class labels for G's samples (None when unconditional)."""
+    if not gan.n_classes:
+        return None
+    return torch.randint(gan.n_classes, (n,), generator=rng, device=rng.device).to(gan.device)
+
+
+def penalized_d_loss(gan: "GAN", cfg: TrialConfig, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """D's loss on one real and one fake batch plus the gradient penalty and R1/R2 when set."""
+    loss = gan.loss.d_loss(D(real), D(fake))
+    if gan.loss.gp_weight:
+        loss = loss + gan.loss.gp_weight * gradient_penalty(D, real, fake)
+    for name, weight in (("r1", cfg.r1), ("r2", cfg.r2)):
+        if weight:
+            loss = loss + weight * PENALTIES[name](D, real, fake)
+    return loss
+
+
+def step_optimizer(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
+    """One optimizer step on ``loss``, differentiating only that optimizer's parameters: a G update
+    backpropagates through D to its input but computes no D weight gradients (1/6 fewer FLOPs
+    in an MLP G update), and leaves D's gradients from its own update untouched.
+
+    ``loss`` is a scalar, or one loss per stacked trial ([M]: each depends on its own weights only,
+    so the gradient of their sum is every trial's own gradient).
+    """
+    opt.zero_grad(set_to_none=True)
+    loss.backward(torch.ones_like(loss), inputs=[p for group in opt.param_groups for p in group["params"]])
+    opt.step()
+    return loss.detach()
+
+
+def clip_weights(gan: "GAN") -> None:
+    """WGAN's weight clipping of D to [-c, c] after each D update."""
+    if gan.loss.clip is not None:
+        with torch.no_grad():
+            for p in gan.D.parameters():
+                p.clamp_(-gan.loss.clip, gan.loss.clip)
+
+
+def d_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
+    """One discriminator update: ascend V(D,G) (descend the loss) plus any penalties.
+
+    A conditional pair generates its fakes with the real batch's labels, so D, the
+    penalties and their interpolates all see one label per row.
+    """
+    real, y = stream.real(gan, cfg.batch_size)
+    z = stream.z(cfg.batch_size, cfg.z_dim)
+    with autocast(gan.device, gan.amp):
+        with torch.no_grad():
+            fake = conditioned(gan.G, y)(z)
+        loss = penalized_d_loss(gan, cfg, conditioned(gan.D, y), real, fake)
+    loss = step_optimizer(gan.opt_d, loss)
+    clip_weights(gan)
+    return loss
+
+
+def g_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
+    """One generator update against the current D."""
+    z = stream.z(cfg.batch_size, cfg.z_dim)
+    y = stream.labels(gan, cfg.batch_size)
+    with autocast(gan.device, gan.amp):
+        loss = gan.loss.g_loss(conditioned(gan.D, y)(conditioned(gan.G, y)(z)))
+    return step_optimizer(gan.opt_g, loss)
+

@@ -1,0 +1,41 @@
+"""Planning: the grid's jobs, stacked batches of one cell, finished trials skipped."""
+from __future__ import annotations
+
+from ganbench.config import TrialConfig
+from ganbench.results import Status
+from ganbench.suite import validate_suite
+from ganbench.sweep.jobs import Job
+from ganbench.sweep.plan import GridPlan, _batches
+from tests.test_suite import GOOD, with_
+
+
+def test_stacked_batches_group_seeds_of_a_cell():
+    suite = validate_suite(with_(execution={"batch_trials": 2}))
+    assert suite.suite_hash() != validate_suite(GOOD).suite_hash()
+    jobs = GridPlan(suite, []).todo
+    assert len(jobs) == 4 and all(len(j.members) == 2 for j in jobs)  # 4 cells x 2 seeds, 2 per batch
+    assert all(len({m.label for m in j.members}) == 1 for j in jobs)
+
+
+def test_finished_trials_are_skipped_and_failed_ones_rerun():
+    suite = validate_suite(GOOD)
+    ids = [cfg.config_hash() for cfg in suite.trial_configs()]
+    rows = [{"trial_id": ids[0], "status": Status.COMPLETE.value}, {"trial_id": ids[1], "status": "pruned"},
+            {"trial_id": ids[2], "status": "diverged"}, {"trial_id": ids[3], "status": Status.FAILED.value}]
+    plan = GridPlan(suite, rows)
+    assert plan.already_done == 3 and plan.total == 8
+    assert {job.trial_id for job in plan.todo} == set(ids[3:])
+
+
+def cfg(**kw) -> TrialConfig:
+    return TrialConfig(model="mlp", loss="nonsaturating", dataset="ring8", **kw)
+
+
+def test_jobs_are_batched_within_a_cell_and_split_by_what_they_must_share():
+    cfgs = [cfg(seed=s, lr_g=lr, d_steps_per_g_step=k) for s, lr, k in
+            [(0, 1e-3, 1), (0, 2e-3, 2), (0, 3e-3, 1), (0, 4e-3, 1), (0, 5e-3, 2)]]
+    jobs = [Job(c, f"t{i}", "cell-a") for i, c in enumerate(cfgs)] + [Job(cfg(seed=9), "t5", "cell-b")]
+    batches = _batches(jobs, 2)
+    assert [[m.trial_id for m in b.members] or [b.trial_id] for b in batches] == \
+        [["t0", "t2"], ["t3"], ["t1", "t4"], ["t5"]]
+    assert _batches(jobs, 1) == jobs

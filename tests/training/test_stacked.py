@@ -1,0 +1,128 @@
+"""Batched trials: each stacked trial trains as it would alone; divergence stays in its own slice."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ganbench.training.stacked import stacked_forward, train_stacked
+from ganbench.config import TrialConfig
+from ganbench.training import train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def cfg(**kw) -> TrialConfig:
+    base = dict(model="mlp", loss="nonsaturating", dataset="ring8", steps=5, eval_every=5,
+                batch_size=32, hidden=16, eval_samples=200, device="cpu")
+    return TrialConfig(**{**base, **kw})
+
+
+def trio(**kw) -> list[TrialConfig]:
+    return [cfg(seed=0, lr_d=1e-3, lr_g=1e-3, **kw),
+            cfg(seed=1, lr_d=3e-4, lr_g=2e-3, betas=(0.9, 0.99), **kw),
+            cfg(seed=7, lr_d=2e-3, lr_g=5e-4, betas_d=(0.0, 0.9), **kw)]
+
+
+@pytest.mark.parametrize("loss, k, m", [("nonsaturating", 1, 1), ("wgan", 3, 1), ("lsgan", 1, 2)])
+def test_each_batched_trial_matches_the_same_trial_trained_alone(loss, k, m):
+    cfgs = trio(loss=loss, steps=6, eval_every=3, d_steps_per_g_step=k, g_steps_per_d_step=m)
+    results = train_stacked(cfgs)
+    assert len(results) == 3
+    for c, batched in zip(cfgs, results):
+        alone = train(c)
+        assert batched.status == alone.status == "complete" and batched.steps_done == 6
+        assert [(s, n) for s, n, _ in batched.curves] == [(s, n) for s, n, _ in alone.curves]
+        for (_, name, got), (_, _, want) in zip(batched.curves, alone.curves):
+            if name in ("d_loss", "g_loss", "d_real_mean", "d_fake_mean", "modes_covered", "grad_norm_d"):
+                assert got == pytest.approx(want, rel=1e-4, abs=1e-5), name
+        assert len(batched.snapshots) == len(alone.snapshots) == 2
+        assert batched.metrics["batch_trials"] == 3
+        assert batched.metrics["samples_per_s"] == pytest.approx(batched.metrics["steps_per_s"] * 32 * (k + m))
+    # different seeds and learning rates really are different trials
+    assert results[0].metrics["d_loss"] != results[1].metrics["d_loss"]
+
+
+def test_a_diverging_trial_is_marked_and_frozen_while_the_others_complete():
+    cfgs = [cfg(seed=0, lr_d=1e-3), cfg(seed=1, lr_d=1e30, lr_g=1e30), cfg(seed=2, lr_d=1e-3)]
+    results = train_stacked([c.model_copy(update=dict(steps=20, eval_every=10)) for c in cfgs])
+    assert [r.status for r in results] == ["complete", "diverged", "complete"]
+    assert "NaN" in results[1].message and results[1].steps_done == 10
+    for r in (results[0], results[2]):
+        assert r.steps_done == 20
+        assert all(math.isfinite(r.metrics[k]) for k in ("d_loss", "g_loss", "d_real_mean", "grad_norm_d"))
+    # the healthy trials are untouched by their diverging neighbour
+    alone = train(cfgs[2].model_copy(update=dict(steps=20, eval_every=10)))
+    assert results[2].metrics["d_loss"] == pytest.approx(alone.metrics["d_loss"], rel=1e-4, abs=1e-5)
+
+
+def test_an_evaluation_callback_prunes_one_trial_and_leaves_the_others():
+    calls = []
+
+    def on_eval(i, step, metrics):
+        calls.append((i, step))
+        return i == 1
+
+    results = train_stacked(trio(steps=6, eval_every=3), on_eval=on_eval)
+    assert [r.status for r in results] == ["complete", "pruned", "complete"]
+    assert results[1].steps_done == 3 and results[0].steps_done == 6
+    assert calls == [(0, 3), (1, 3), (2, 3), (0, 6), (2, 6)]
+    # a stop request at the last evaluation leaves the trial complete, as train() does
+    last = train_stacked(trio(steps=6, eval_every=3), on_eval=lambda i, step, metrics: step == 6)
+    assert [r.status for r in last] == ["complete"] * 3
+
+
+@pytest.mark.parametrize("change", [dict(hidden=32), dict(batch_size=16), dict(loss="hinge"), dict(steps=6)])
+def test_trials_of_different_shapes_are_refused(change):
+    with pytest.raises(ValueError, match="must share"):
+        train_stacked([cfg(), cfg(seed=1, **change)])
+
+
+@pytest.mark.parametrize("option, name", [(dict(r1=1.0), "r1"), (dict(loss="wgan-gp"), "wgan-gp"),
+                                          (dict(optimizer="sgd"), "sgd"), (dict(d_maxout=5), "d_maxout"),
+                                          (dict(d_dropout=0.5), "d_dropout"), (dict(model="dirac"), "dirac")])
+def test_unsupported_options_are_refused_by_name(option, name):
+    with pytest.raises(ValueError, match=name):
+        train_stacked([cfg(), cfg(seed=1, **option)])
+
+
+def test_stacked_forward_equals_each_module_alone_and_falls_back_to_vmap():
+    for make in (lambda: nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.2), nn.Linear(4, 2), nn.Unflatten(1, (1, 2))),
+                 lambda: nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Flatten(0))):
+        modules = [make() for _ in range(3)]
+        params = torch.func.stack_module_state(modules)[0]
+        x = torch.randn(3, 5, 3)
+        got = stacked_forward(modules[0])(params, x)
+        want = torch.stack([mod(xi) for mod, xi in zip(modules, x)])
+        torch.testing.assert_close(got, want)
+
+
+def test_stacked_bf16_trials_run_their_matmuls_in_bfloat16_like_a_trial_alone():
+    from ganbench.training.stacked import Stacked
+    from ganbench.training.updates import d_update
+
+    cfgs = [cfg(seed=s, amp="bf16") for s in (0, 1)]
+    trainer = Stacked(cfgs)
+    seen = []
+    trainer.gan.D.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    d_update(trainer.gan, cfgs[0], trainer.stream)
+    assert seen and all(dtype == torch.bfloat16 for dtype in seen)
+    assert trainer.gan.D.flat.dtype == torch.float32  # master weights stay fp32
+    stacked, alone = train_stacked(cfgs)[0], train(cfgs[0])
+    assert stacked.status == alone.status == "complete"
+    assert stacked.metrics["d_loss"] == pytest.approx(alone.metrics["d_loss"], rel=0.05)
+
+
+def test_compile_is_refused_for_stacked_trials_before_anything_is_built():
+    with pytest.raises(ValueError, match="compile=True"):
+        train_stacked([cfg(), cfg(seed=1, compile=True)])
+
+
+def test_stacked_trials_report_flops_per_trial_like_a_trial_alone():
+    stacked, alone = train_stacked([cfg(seed=0), cfg(seed=1)])[0], train(cfg(seed=0))
+    assert stacked.metrics["batch_trials"] == 2 and "batch_trials" not in alone.metrics
+    # one loop, one FLOP count: tflops / steps_per_s is FLOPs per iteration per trial, the same for both
+    per_iteration = [r.metrics["tflops"] / r.metrics["steps_per_s"] for r in (stacked, alone)]
+    assert per_iteration[0] == pytest.approx(per_iteration[1], rel=1e-9) and per_iteration[0] > 0
