@@ -3,48 +3,152 @@
 Schema validation (``suite.load_suite``) reads the suite as data. These checks go further before
 anything runs: every model is built for its data with its options (a model/data mismatch, a
 missing local data set or an option the model would not honour is an error here, not mid-sweep),
-and stacked training (``execution.batch_trials``) is checked against what it supports, search
-range ends included. Every problem is reported at once as one SuiteError.
+stacked training (``execution.batch_trials``) is checked against what it supports, search
+range ends included, and every trial's peak memory is estimated against the memory there is.
+Every problem is reported at once as one SuiteError.
+
+Models are built on PyTorch's meta device (``training.memory.meta_models``): shapes without
+storage, so checking a suite with ``z_dim: 100000000`` allocates nothing, and the memory
+estimate (``training.memory.estimate_memory``) runs one forward pass on meta tensors.
 """
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from ganbench.config import TrialConfig
+from ganbench.datasets import Dataset
 from ganbench.registry import DATASETS, UnknownNameError
 from ganbench.suite import Suite, SuiteError, format_problems
-from ganbench.training.gan import make_models
+from ganbench.training.memory import MemoryEstimate, estimate_memory, gb, meta_models
 from ganbench.training.stacked import check_stackable, unsupported
 
+#: TrialConfig keys the memory estimate does not read: trials differing only in these share one estimate
+NOT_SIZED = ("seed", "steps", "eval_every", "lr_g", "lr_d", "betas", "betas_d", "clip", "gp_weight", "cycle_weight",
+             "mode_min_count", "target", "d_steps_per_g_step", "g_steps_per_d_step", "device", "amp", "compile")
 
-def check_suite(suite: Suite, source: str | None = None) -> None:
-    """Raise SuiteError naming every cell that cannot run as asked."""
-    problems = model_problems(suite)
+
+def check_suite(suite: Suite, source: str | None = None, memory_bytes: int | None = None) -> None:
+    """Raise SuiteError naming every cell that cannot run as asked.
+
+    ``memory_bytes``: the most memory one trial may use (a stacked group of ``execution.batch_trials``
+    trials: all of them together); a trial whose estimated peak (``training.memory.estimate_memory``)
+    is above it is refused. None: this machine's physical memory. A GPU trial (``device: cuda``)
+    is estimated the same way and held to the same limit (its weights and activations live in the
+    GPU's memory, which this check does not query).
+    """
+    problems, built = model_problems(suite)
     if not problems:
-        problems = stacking_problems(suite)
+        problems = stacking_problems(suite) + memory_problems(suite, built, memory_bytes)
     if problems:
         raise SuiteError(format_problems(source or f"suite {suite.name!r}", problems))
 
 
-def model_problems(suite: Suite) -> list[str]:
-    """Build each distinct model, dataset and option set once: a mismatch fails here, not mid-sweep."""
-    problems, seen = [], set()
-    configs = [(cell, suite.config(cell, suite.seeds[0])) for cell in suite.cells()]
-    if suite.search is not None:  # a searched option may be one the model ignores: check each range end
-        cell0 = suite.cells()[0]
-        configs += [(cell0, suite.config(cell0, suite.search.seed, {key: value}))
-                    for key, param in suite.search.space.items() for value in param.extremes()]
-    for cell, cfg in configs:
+@dataclass
+class Built:
+    """One trial shape a suite can run, and its G and D on the meta device."""
+
+    where: str  # "cell <label>", with the searched value(s) that make it
+    cfg: TrialConfig
+    data: Dataset
+    models: tuple[nn.Module, nn.Module]
+
+
+def trial_shapes(suite: Suite) -> list[tuple[dict[str, Any], str, TrialConfig]]:
+    """(cell, where, config) of every trial shape the suite can run: each cell's; with a search, each
+    cell at every range end of the space (a searched option may be one the model ignores), and at
+    the high end of all its integer keys together (the largest trial for memory)."""
+    shapes = []
+    for cell in suite.cells():
+        label = suite.cell_label(cell)
+        shapes.append((cell, f"cell {label}", suite.config(cell, suite.seeds[0])))
+        if suite.search is None:
+            continue
+        for key, param in suite.search.space.items():
+            for value in param.extremes():
+                shapes.append((cell, f"cell {label} with search.space.{key} = {value!r}",
+                               suite.config(cell, suite.search.seed, {key: value})))
+        largest = {key: max(param.extremes()) for key, param in suite.search.space.items()
+                   if all(isinstance(v, int) and not isinstance(v, bool) for v in param.extremes())}
+        if len(largest) > 1:
+            try:
+                cfg = suite.config(cell, suite.search.seed, largest)
+            except ValueError:  # a combination the config refuses; each end was checked alone
+                continue
+            shapes.append((cell, f"cell {label} with search.space at its largest "
+                                 f"({', '.join(f'{k} = {v!r}' for k, v in largest.items())})", cfg))
+    return shapes
+
+
+def model_problems(suite: Suite) -> tuple[list[str], list[Built]]:
+    """Build each distinct model, dataset and option set once, on the meta device: a mismatch fails
+    here, not mid-sweep. Returns the problems and what was built."""
+    problems: dict[tuple, str] = {}  # once per model, dataset and error: the first cell that has it
+    built, seen, datasets = [], set(), {}
+    for cell, where, cfg in trial_shapes(suite):
         key = cfg.model_copy(update={"seed": 0}).config_hash()
         if key in seen:
             continue
         seen.add(key)
-        try:
-            data = DATASETS.get(cfg.dataset)()
-        except FileNotFoundError as err:  # a local-folder image set that is not there
-            problems.append(f"grid: dataset {cfg.dataset!r}: {err}")
+        if cfg.dataset not in datasets:
+            try:
+                datasets[cfg.dataset] = DATASETS.get(cfg.dataset)()  # outside the meta device: real data
+            except (FileNotFoundError, ValueError) as err:  # a local-folder image set absent, or a damaged file
+                datasets[cfg.dataset] = err
+        data = datasets[cfg.dataset]
+        if isinstance(data, Exception):
+            problems.setdefault((cfg.dataset,), f"grid: dataset {cfg.dataset!r}: {data}")
             continue
         try:
-            make_models(cfg, data)
+            built.append(Built(where, cfg, data, meta_models(cfg, data)))
         except (ValueError, UnknownNameError) as err:
-            problems.append(f"grid: model {cfg.model!r} with dataset {cfg.dataset!r} (cell {suite.cell_label(cell)}): {err}")
+            problems.setdefault((cfg.model, cfg.dataset, str(err)), f"grid: model {cfg.model!r} with dataset "
+                                f"{cfg.dataset!r} (cell {suite.cell_label(cell)}): {err}")
+    return list(problems.values()), built
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory of this machine."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def stacked_group(suite: Suite) -> int:
+    """The most trials one process trains together (``execution.batch_trials``, at most what a cell asks for)."""
+    per_cell = len(suite.seeds) if suite.search is None else max(suite.search.n_trials, len(suite.seeds))
+    return max(1, min(suite.execution.batch_trials, per_cell))
+
+
+def memory_problems(suite: Suite, built: list[Built], memory_bytes: int | None = None) -> list[str]:
+    """Every trial shape whose estimated peak memory is above ``memory_bytes`` (None: this machine's)."""
+    if memory_bytes is None:
+        limit, limit_text = physical_memory(), f"this machine's memory ({gb(physical_memory())})"
+    else:
+        limit, limit_text = memory_bytes, f"the memory limit of {gb(memory_bytes)}"
+    group = stacked_group(suite)
+    estimates: dict[str, MemoryEstimate] = {}
+    problems: list[str] = []
+    over: dict[str, list[str]] = {}  # what is wrong -> where: trials of the same sizes are one problem
+    unsized = {name: TrialConfig.model_fields[name].default for name in NOT_SIZED}
+    for b in built:
+        key = b.cfg.model_copy(update=unsized).config_hash()
+        try:
+            if key not in estimates:  # one estimate per distinct shape
+                estimates[key] = estimate_memory(b.cfg, b.data, b.models)
+        except ValueError as err:
+            problems.append(f"grid: model {b.cfg.model!r} with dataset {b.cfg.dataset!r} ({b.where}): {err}")
+            continue
+        estimate = estimates[key]
+        total = group * estimate.total
+        if total > limit:
+            stacked = f"{group} stacked trials (execution.batch_trials) of {gb(estimate.total)} each: " \
+                if group > 1 else ""
+            what = (f"a trial needs about {gb(total)} ({stacked}{estimate.describe()}), more than {limit_text}; "
+                    "lower batch_size, eval_samples, z_dim or the model's size")
+            over.setdefault(what, []).append(b.where)
+    problems += [f"memory: {'; '.join(dict.fromkeys(wheres))}: {what}" for what, wheres in over.items()]
     return problems
 
 

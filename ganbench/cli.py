@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import traceback
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from ganbench.errors import UserError
 from ganbench.registry import METRICS, REGISTRIES, UnknownNameError, load_all
 from ganbench.suite import SuiteError, load_suite
 
@@ -23,6 +27,7 @@ def _add_suite_args(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="bench.py", description="Benchmark GAN variants, losses and D:G step ratios.")
+    ap.add_argument("--debug", action="store_true", help="print the Python traceback of any error")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a suite on Ray and write its results and leaderboard")
     _add_suite_args(run)
@@ -50,9 +55,19 @@ def parser() -> argparse.ArgumentParser:
     cmp.add_argument("folder_b", type=Path)
     cmp.add_argument("--metric", dest="metrics", action="append", metavar="M",
                      help="compare this metric (repeatable; default: every metric with a direction)")
-    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    cmp.add_argument("--alpha", type=_probability, default=0.05, help="significance level in (0, 1) (default 0.05)")
     cmp.add_argument("--out", type=Path, help="folder for compare.csv/.md (default: FOLDER_B)")
     return ap
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}")
+    return value
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> None:
@@ -76,54 +91,88 @@ def cmd_list(kind: str | None, console: Console) -> None:
         console.print(table)
 
 
+#: exit codes: bad input or environment; interrupted by Ctrl-C (128 + SIGINT) or by SIGTERM (128 + SIGTERM)
+EXIT_USER, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: finished trials are already saved; the run stops and can resume."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     out, err = Console(), Console(stderr=True)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        if args.command == "list":
-            cmd_list(args.kind, out)
-        elif args.command == "validate":
-            from ganbench.checks import check_suite
-
-            suite = load_suite(args.suite, args.overrides)
-            check_suite(suite, args.suite)
-            cells = len(suite.cells())
-            if suite.search is None:
-                out.print(f"{args.suite}: ok: {cells} cells x {len(suite.seeds)} seeds = "
-                          f"{len(suite.trial_configs())} trials of {suite.budget.steps} steps")
-            else:
-                n = suite.search.n_trials
-                out.print(f"{args.suite}: ok: {cells} cells x ({n} search trials + {len(suite.seeds)} confirmation "
-                          f"seeds) = {cells * (n + len(suite.seeds))} trials of at most {suite.budget.steps} steps; "
-                          f"searching {', '.join(suite.search.space)} with {suite.search.sampler}/{suite.search.pruner}")
-        elif args.command == "compare":
-            cmd_compare(args, out)
-        elif args.command == "report":
-            if not (args.folder / "suite.yaml").exists():
-                raise SuiteError(f"{args.folder}: not a results folder (no suite.yaml)")
-            from ganbench.report import write_report
-
-            board = write_report(args.folder, tuple(args.formats))
-            out.print(f"leaderboard: {board} (and .csv, .html; plots in {args.folder / 'plots'})")
-        elif args.command == "run":
-            if args.max_concurrent is not None and args.max_concurrent < 1:
-                raise SuiteError(f"--max-concurrent: must be >= 1, got {args.max_concurrent}")
-            suite = load_suite(args.suite, args.overrides)
-            from ganbench.sweep.driver import run_suite
-
-            board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
-                              max_concurrent=args.max_concurrent, fresh=args.fresh, storage=args.storage,
-                              formats=tuple(args.formats), profile=args.profile, console=err, source=args.suite)
-            out.print(f"tables in {board.parent}: leaderboard.md/.csv/.html, trials.parquet, curves.parquet; "
-                      f"plots in {board.parent / 'plots'}")
-            print(board.read_text())
-    except (SuiteError, UnknownNameError) as e:
-        err.print(f"[red]error:[/] {e}", highlight=False, markup=True)
-        return 2
-    except KeyboardInterrupt:
-        err.print("interrupted: finished trials are saved; rerun the same command to resume")
-        return 130
+        run_command(args, out, err)
+    except (UserError, UnknownNameError) as e:
+        if args.debug:
+            traceback.print_exc()
+        # Text: a message's [..] is not markup; soft wrap: a long path is never split by a line break
+        err.print(Text("error: ", style="red") + Text(str(e)), highlight=False, soft_wrap=True)
+        return EXIT_USER
+    except KeyboardInterrupt as e:
+        why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        err.print(f"{why}: finished trials are saved; rerun the same command to resume", soft_wrap=True)
+        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
+    except Exception as e:  # a bug of ours: one line, the traceback on request
+        if args.debug:
+            raise
+        err.print(Text(f"internal error: {type(e).__name__}: {e}", style="red"), highlight=False, soft_wrap=True)
+        err.print("rerun with --debug for the traceback, and please report it")
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def run_command(args: argparse.Namespace, out: Console, err: Console) -> None:
+    if args.command == "list":
+        cmd_list(args.kind, out)
+    elif args.command == "validate":
+        cmd_validate(args, out)
+    elif args.command == "compare":
+        cmd_compare(args, out)
+    elif args.command == "report":
+        if not (args.folder / "suite.yaml").exists():
+            raise SuiteError(f"{args.folder}: not a results folder (no suite.yaml)")
+        from ganbench.report import write_report
+
+        board = write_report(args.folder, tuple(args.formats))
+        out.print(f"leaderboard: {board} (and .csv, .html; plots in {args.folder / 'plots'})")
+    elif args.command == "run":
+        if args.max_concurrent is not None and args.max_concurrent < 1:
+            raise SuiteError(f"--max-concurrent: must be >= 1, got {args.max_concurrent}")
+        suite = load_suite(args.suite, args.overrides)
+        from ganbench.sweep.driver import run_suite
+
+        board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
+                          max_concurrent=args.max_concurrent, fresh=args.fresh, storage=args.storage,
+                          formats=tuple(args.formats), profile=args.profile, console=err, source=args.suite)
+        out.print(f"tables in {board.parent}: leaderboard.md/.csv/.html, trials.parquet, curves.parquet; "
+                  f"plots in {board.parent / 'plots'}")
+        print(board.read_text())
+
+
+def cmd_validate(args: argparse.Namespace, out: Console) -> None:
+    from ganbench.checks import check_suite
+
+    suite = load_suite(args.suite, args.overrides)
+    check_suite(suite, args.suite)
+    cells = len(suite.cells())
+    if suite.search is None:
+        out.print(f"{args.suite}: ok: {cells} cells x {len(suite.seeds)} seeds = "
+                  f"{len(suite.trial_configs())} trials of {suite.budget.steps} steps", markup=False)
+    else:
+        n = suite.search.n_trials
+        out.print(f"{args.suite}: ok: {cells} cells x ({n} search trials + {len(suite.seeds)} confirmation "
+                  f"seeds) = {cells * (n + len(suite.seeds))} trials of at most {suite.budget.steps} steps; "
+                  f"searching {', '.join(suite.search.space)} with {suite.search.sampler}/{suite.search.pruner}",
+                  markup=False)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ganbench.errors import UserError
+
 
 class Status(str, Enum):
     """How a trial ended: the ``status`` column of trials.parquet (stored as its value)."""
@@ -67,8 +69,26 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
+class ResultsError(UserError):
+    """A results folder that cannot be used as it is (a damaged file, another suite's rows)."""
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A Parquet table of a results folder; a damaged one is a ResultsError naming it, not a traceback."""
+    try:
+        return pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several types for truncated or foreign files
+        raise ResultsError(f"{path}: cannot be read ({type(err).__name__}: {err}); restore it from a copy, or move "
+                           f"the folder aside (bench.py run --fresh does) and run again") from None
+
+
 class ResultsStore:
-    """Trials and curves of one run, kept in memory and flushed atomically after each trial."""
+    """Trials and curves of one run, kept in memory and flushed atomically after each trial.
+
+    A flush merges by trial id with what is on disk when the file changed since this store last
+    read or wrote it: rows written by anyone else are kept, never dropped (the folder lock makes
+    a second writer rare; this makes it harmless).
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -76,10 +96,29 @@ class ResultsStore:
         self.curves_path = self.folder / "curves.parquet"
         self.rows: list[dict] = []
         self.curves: list[tuple] = []
+        self._seen: tuple | None = None  # (mtime_ns, size) of trials.parquet when last read or written
+        self._load()
+
+    def _load(self) -> None:
         if self.trials_path.exists():
-            self.rows = pd.read_parquet(self.trials_path).to_dict("records")
+            self.rows = read_table(self.trials_path).to_dict("records")
         if self.curves_path.exists():
-            self.curves = list(pd.read_parquet(self.curves_path).itertuples(index=False, name=None))
+            self.curves = list(read_table(self.curves_path).itertuples(index=False, name=None))
+        self._seen = _stamp(self.trials_path)
+
+    def _merge_from_disk(self) -> None:
+        """Take in rows (and their curves) that another writer added since we last looked."""
+        if _stamp(self.trials_path) == self._seen:
+            return
+        mine = {r["trial_id"] for r in self.rows}
+        theirs = [r for r in read_table(self.trials_path).to_dict("records") if r["trial_id"] not in mine]
+        if not theirs:
+            return
+        ids = {r["trial_id"] for r in theirs}
+        extra = [c for c in read_table(self.curves_path).itertuples(index=False, name=None) if c[0] in ids] \
+            if self.curves_path.exists() else []
+        self.rows = theirs + self.rows
+        self.curves = extra + self.curves
 
     def add(self, row: dict, curves: list[tuple], snapshots: list[tuple[int, np.ndarray]] = (),
             pictures: dict[str, np.ndarray] | None = None) -> None:
@@ -114,9 +153,19 @@ class ResultsStore:
         return pd.DataFrame(self.curves, columns=CURVE_COLUMNS)
 
     def flush(self) -> None:
+        self._merge_from_disk()
         trials, curves = self.trials_frame(), self.curves_frame()
         atomic_write(self.curves_path, lambda tmp: curves.to_parquet(tmp, index=False))
         atomic_write(self.trials_path, lambda tmp: trials.to_parquet(tmp, index=False))
+        self._seen = _stamp(self.trials_path)
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def finished_ids(rows: list[dict]) -> set[str]:
@@ -156,5 +205,15 @@ def write_suite(folder: Path, suite_dump: dict, run_info: dict) -> None:
 
 
 def read_run_info(folder: Path) -> dict | None:
+    """run.json of a results folder (None when there is none); a damaged one is a ResultsError."""
     path = Path(folder) / "run.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ResultsError(f"{path}: cannot be read ({err}); restore it from a copy, or move the folder aside "
+                           f"(bench.py run --fresh does) and run again") from None
+    if not isinstance(info, dict):
+        raise ResultsError(f"{path}: not a run record (a JSON object expected)")
+    return info

@@ -35,7 +35,7 @@ from scipy import stats
 
 from ganbench.metrics import Metric
 from ganbench.registry import METRICS
-from ganbench.results import Status, atomic_write, atomic_write_text
+from ganbench.results import Status, atomic_write, atomic_write_text, read_table
 from ganbench.suite import Suite, SuiteError, read_suite
 
 __all__ = ["COLUMNS", "compare_runs", "render", "write_comparison"]
@@ -87,7 +87,7 @@ def _load(folder: Path) -> tuple[Suite, list[str], pd.DataFrame]:
         if not (folder / name).is_file():
             raise SuiteError(f"{folder}: not a results folder (no {name}); give a results/<suite>/ folder")
     suite = read_suite(folder / "suite.yaml")
-    trials = pd.read_parquet(folder / "trials.parquet")
+    trials = read_table(folder / "trials.parquet")
     missing = [c for c in ("cell", "status") if c not in trials]
     if missing:
         raise SuiteError(f"{folder / 'trials.parquet'}: missing column(s) {', '.join(missing)}")

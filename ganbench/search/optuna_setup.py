@@ -1,10 +1,12 @@
 """Optuna objects built from a `search:` block: sampler, pruner, storage."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import optuna
 
+from ganbench.errors import UserError
 from ganbench.search.schema import Search
 
 JOURNAL_NAME = "optuna.journal"
@@ -44,9 +46,26 @@ def make_pruner(search: Search, steps: int, eval_every: int) -> optuna.pruners.B
     raise ValueError(f"unknown pruner {search.pruner!r}")
 
 
-def storage_url(out: Path, url: str | None) -> str:
-    """``url`` (an RDB URL for clusters) or the journal file in the results folder (no server)."""
-    return url or str(Path(out).resolve() / JOURNAL_NAME)
+def redact(url: str) -> str:
+    """The URL with its password replaced by ***: what may be written to run.json or printed."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL sqlalchemy parses: hide anything between user: and @
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def check_storage_url(url: str) -> None:
+    """A --storage value is a database URL that opens; the journal default needs no --storage."""
+    if "://" not in url:
+        raise UserError(f"--storage {url!r}: not a database URL; give one such as postgresql://user@host/db or "
+                        f"sqlite:////abs/path.db (without --storage the studies go to {JOURNAL_NAME} in the results folder)")
+    try:
+        open_storage(url)
+    except Exception as err:
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise UserError(f"--storage {redact(url)}: cannot open it ({type(err).__name__}: {first})") from None
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:

@@ -1,7 +1,11 @@
-"""`bench.py run`: plan the trials of a suite, skip the finished ones, run the rest on Ray, report."""
+"""`bench.py run`: check everything, start Ray, lock the results folder, run the unfinished trials, report.
+
+Order matters for "nothing half-made": every check that needs no cluster runs first, then Ray
+starts (or an unreachable cluster fails), then the storage is checked, and only then is the
+results folder made and locked (``sweep.folder``).
+"""
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from datetime import datetime, timezone
@@ -11,28 +15,14 @@ from rich.console import Console
 
 from ganbench.checks import check_suite
 from ganbench.datasets import dataset_record
+from ganbench.errors import UserError
 from ganbench.registry import DATASETS
 from ganbench.report import write_report
 from ganbench.results import ResultsStore, read_run_info, write_suite
-from ganbench.suite import Suite, SuiteError, suite_datasets
+from ganbench.suite import Suite, suite_datasets
 from ganbench.sweep.environment import driver_columns, driver_environment
+from ganbench.sweep.folder import FolderLock, check_out_path, check_same_suite, run_folder
 from ganbench.sweep.progress import SweepProgress
-
-
-def prepare_folder(suite: Suite, out: Path, fresh: bool) -> None:
-    """Refuse to mix two different suites in one folder; with ``fresh``, move the old run aside."""
-    info = read_run_info(out)
-    if info is None:
-        return
-    if fresh:
-        aside = out.with_name(f"{out.name}.old-{datetime.now():%Y%m%d-%H%M%S}")
-        shutil.move(str(out), str(aside))
-        Console(stderr=True).print(f"moved the previous run aside to {aside}")
-    elif info.get("suite_hash") != suite.suite_hash():
-        raise SuiteError(
-            f"{out}: holds a run of a different suite (hash {info.get('suite_hash')}, this one {suite.suite_hash()}); "
-            f"rerun with --out DIR for a new folder, or --fresh to move the old run aside"
-        )
 
 
 def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concurrent: int | None = None,
@@ -40,59 +30,105 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
               profile: bool = False, console: Console | None = None, source: str | None = None) -> Path:
     """Run every unfinished trial of ``suite`` into ``out``; return the leaderboard's path.
 
-    The suite's deep checks (models fit data, options supported) run first: nothing is written before.
-    ``source`` names the suite in their messages (its file).
+    ``source`` names the suite (its file) in error messages. Raises UserError, before anything
+    is created, for a suite that cannot run, an unusable --out, --storage or --address.
     """
     from ganbench.sweep.plan import GridPlan, SearchPlan  # Ray imports only when running
-    from ganbench.sweep.runner import RayOptions, run_jobs, start_ray
+    from ganbench.sweep.runner import (RayOptions, check_fits_a_node, largest_node_memory, run_jobs,
+                                       start_ray)
 
     console = console or Console(stderr=True)
-    check_suite(suite, source)
-    prepare_folder(suite, out, fresh)
-    store = ResultsStore(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    check_out_path(out)
+    if address is None:
+        check_suite(suite, source)  # sizes against this machine, where the local Ray runs
+    if storage and suite.search is None:
+        raise UserError(f"--storage: suite {suite.name!r} has no search: block, so there are no Optuna studies to store")
+    if storage:
+        from ganbench.search.optuna_setup import check_storage_url
+
+        check_storage_url(storage)
+    if out.exists():  # a busy, damaged or foreign folder is refused before Ray starts (and again under the lock)
+        FolderLock(out).check_free()
+        if not fresh:
+            check_same_suite(suite, out)
+            ResultsStore(out)
+    if suite.search is not None:
+        resolve_storage(out, storage)
+    opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
+    start_ray(address, suite.max_retries)
+    check_fits_a_node(opts)
+    if address is not None:
+        check_suite(suite, source, memory_bytes=largest_node_memory())
     environment = driver_environment()
     datasets = {name: dataset_record(name) for name in suite_datasets(suite)}
-    run_info = {
-        "suite": suite.name, "suite_hash": suite.suite_hash(), "environment": environment,
-        "command": " ".join(sys.argv), "started_at": datetime.now(timezone.utc).isoformat(),
-        "datasets": datasets,  # what reports need of the data, so they never load it again
-    }
-    start_ray(address)
-    if suite.search is None:
-        plan = GridPlan(suite, store.rows)
-    else:
-        from ganbench.search.optuna_setup import storage_url
-        from ganbench.sweep.studies import Studies
+    with run_folder(out, suite, fresh):
+        store = ResultsStore(out)
+        run_info = {
+            "suite": suite.name, "suite_hash": suite.suite_hash(), "environment": environment,
+            "command": " ".join(sys.argv), "started_at": datetime.now(timezone.utc).isoformat(),
+            "datasets": datasets,  # what reports need of the data, so they never load it again
+        }
+        if suite.search is None:
+            plan = GridPlan(suite, store.rows)
+        else:
+            from ganbench.sweep.studies import Studies
 
-        url = _resume_storage(out, storage) or storage_url(out, storage)
-        run_info["optuna_storage"] = url
-        plan = SearchPlan(suite, Studies(url, suite), store.rows)
-        if plan.retried:
-            console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and run again")
-    write_suite(out, suite.model_dump(mode="json"), {**run_info, "trials_planned": plan.total})
-    console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells, {plan.total} trials planned; "
-                  f"{plan.already_done} already finished in {out}")
-    warm_feature_nets(suite, console)
-    t0 = time.perf_counter()
-    primary = suite.search.objective.metric if suite.search else datasets[suite_datasets(suite)[0]]["primary_metric"]
-    opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
-    with SweepProgress(plan, primary, console) as progress:
-        def record(job, result: dict) -> None:
-            row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(), **driver_columns(environment)}
-            plan.annotate(job, row)
-            store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
-            if "profile" in result:
-                paths = store.add_profile(row["trial_id"], *result["profile"])
-                console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")
-            plan.finished(job, row)
-            progress.finished(job, row)
+            url, run_info["optuna_storage"] = resolve_storage(out, storage)
+            plan = SearchPlan(suite, Studies(url, suite), store.rows)
+            if plan.retried:
+                console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and run again")
+        write_suite(out, suite.model_dump(mode="json"), {**run_info, "trials_planned": plan.total})
+        console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells, {plan.total} trials planned; "
+                      f"{plan.already_done} already finished in {out}")
+        warm_feature_nets(suite, console)
+        t0 = time.perf_counter()
+        primary = suite.search.objective.metric if suite.search else datasets[suite_datasets(suite)[0]]["primary_metric"]
+        with SweepProgress(plan, primary, console) as progress:
+            def record(job, result: dict) -> None:
+                row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(),
+                       **driver_columns(environment)}
+                plan.annotate(job, row)
+                store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
+                if "profile" in result:
+                    paths = store.add_profile(row["trial_id"], *result["profile"])
+                    console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")
+                plan.finished(job, row)
+                progress.finished(job, row)
 
-        run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
-                 on_start=progress.started, on_result=record)
-    board = write_report(out, formats)
+            run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
+                     on_start=progress.started, on_result=record)
+        board = write_report(out, formats)
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
+
+
+def resolve_storage(out: Path, storage: str | None) -> tuple[str, str]:
+    """(URL to open, what run.json records) for a searched suite's studies.
+
+    The default is the folder's own journal file, recorded by name only: a copied or moved folder
+    resumes into its own journal, and no path outside the folder is ever followed from run.json
+    (older runs recorded an absolute path: it is read as "the journal"). An RDB URL is recorded
+    without its password and used on resume only when --storage repeats it.
+    """
+    from ganbench.search.optuna_setup import JOURNAL_NAME, redact
+
+    journal = str(out.resolve() / JOURNAL_NAME)
+    previous = (read_run_info(out) or {}).get("optuna_storage")
+    if previous and "://" in previous:
+        if not storage:
+            raise UserError(f"{out}: its studies are in {previous}; resume with --storage and that URL in full "
+                            f"(passwords are not recorded)")
+        if redact(storage) != previous:
+            raise UserError(f"{out}: its studies are in {previous}, not {redact(storage)}; resume with --storage "
+                            f"{previous} (or --fresh / another --out to start over)")
+        return storage, previous
+    if previous:
+        if storage:
+            raise UserError(f"{out}: its studies are in its own {JOURNAL_NAME}; resume without --storage "
+                            f"(or --fresh / another --out to start over in {redact(storage)})")
+        return journal, JOURNAL_NAME
+    return (storage, redact(storage)) if storage else (journal, JOURNAL_NAME)
 
 
 def warm_feature_nets(suite: Suite, console: Console) -> None:
@@ -118,12 +154,3 @@ def _first_profiled(next_job):
         return job
 
     return wrapped
-
-
-def _resume_storage(out: Path, storage: str | None) -> str | None:
-    """A resumed run keeps the studies it started with: the stored URL, unless another is asked for."""
-    previous = (read_run_info(out) or {}).get("optuna_storage")
-    if previous and storage and storage != previous:
-        raise SuiteError(f"{out}: its studies are in {previous}; resume with --storage {previous} "
-                         f"(or --fresh / another --out to start over with {storage})")
-    return previous

@@ -1,8 +1,11 @@
 """Ray execution: every trial is a Ray task; the driver streams results into the results folder."""
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
+import socket
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -10,6 +13,7 @@ from typing import Callable, Optional
 import ray
 
 from ganbench.config import TrialConfig
+from ganbench.errors import UserError
 from ganbench.results import Status
 from ganbench.sweep.jobs import Hook, Job
 from ganbench.sweep.trial import identity, run_trial, run_trial_batch
@@ -45,15 +49,100 @@ class RayOptions:
     max_retries: int = 2  # reruns of a trial whose worker or node died
 
 
-def start_ray(address: str | None) -> None:
-    """Join a cluster at ``address`` or start a local Ray with the dashboard off."""
+#: seconds to wait for a Ray head's port before saying it cannot be reached
+CONNECT_TIMEOUT_S = 10
+
+
+def start_ray(address: str | None, max_retries: int = 2) -> None:
+    """Join a cluster at ``address`` or start a local Ray: dashboard off, every server on 127.0.0.1.
+
+    A head that cannot be reached fails within CONNECT_TIMEOUT_S, as a UserError naming it.
+    The local Ray retries a trial killed by its memory monitor at most ``max_retries`` times
+    (Ray's own default retries such a task forever); on a cluster, start it with
+    RAY_task_oom_retries set likewise.
+    """
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     if ray.is_initialized():
         return
+    # ray.init installs a SIGTERM handler that dumps a native stack and aborts: keep the caller's
+    # (the CLI treats SIGTERM like Ctrl-C: finished trials are saved, the run can resume)
+    on_sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        _init(address, max_retries)
+    finally:
+        if callable(on_sigterm):
+            signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _init(address: str | None, max_retries: int) -> None:
     if address:
-        ray.init(address=address, log_to_driver=True)
-    else:
+        check_reachable(address)
+        try:
+            ray.init(address=address, log_to_driver=True)
+        except Exception as err:  # ConnectionError, RuntimeError, ValueError: Ray's own words, on one line
+            first = (str(err).strip().splitlines() or [""])[0]
+            raise UserError(f"--address {address}: cannot join the Ray cluster ({type(err).__name__}: {first})") from None
+        return
+    os.environ.setdefault("RAY_task_oom_retries", str(max_retries))
+    with _loopback_only():
         ray.init(include_dashboard=False, log_to_driver=True, configure_logging=True, logging_level="WARNING")
+
+
+@contextlib.contextmanager
+def _loopback_only():
+    """Bind every server of a local Ray to 127.0.0.1, not all interfaces.
+
+    Ray 2.60 resolves a node IP of 127.0.0.1 to the machine's address unless its "no clusters"
+    mode is on (its Windows/macOS default); in that mode the GCS, raylet, workers and agents all
+    listen on the loopback address. The mode is an environment variable, read by the processes
+    ray.init starts and, at import, by this one: both are set for the start, then restored.
+    """
+    from ray._private import ray_constants
+
+    name, before = ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, ray_constants.ENABLE_RAY_CLUSTER
+    env_before = os.environ.get(name)
+    os.environ[name], ray_constants.ENABLE_RAY_CLUSTER = "0", False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
+        if env_before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = env_before
+
+
+def check_reachable(address: str) -> None:
+    """'auto', HOST:PORT or ray://HOST:PORT; for the last two the port must answer."""
+    if address == "auto":
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--address {address!r}: expected HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:PORT or 'auto'")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        raise UserError(f"cannot reach the Ray head at {host}:{port} ({err.strerror or err}); start it there with "
+                        f"`ray start --head --port {port}`, or drop --address for a local Ray") from None
+
+
+def check_fits_a_node(opts: "RayOptions") -> None:
+    """A trial's CPUs and GPUs must all fit on one node of the cluster."""
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    cpus = max((n.get("CPU", 0) for n in nodes), default=0)
+    gpus = max((n.get("GPU", 0) for n in nodes), default=0)
+    if opts.num_cpus > cpus:
+        raise UserError(f"resources.num_cpus = {opts.num_cpus:g}: no node of the Ray cluster has that many "
+                        f"(the largest has {cpus:g} CPUs)")
+    if opts.num_gpus > gpus:
+        raise UserError(f"resources.num_gpus = {opts.num_gpus:g}: no node of the Ray cluster has that many "
+                        f"(the largest has {gpus:g} GPUs)")
+
+
+def largest_node_memory() -> float:
+    """Bytes Ray lets tasks use on its largest node (what one trial can get at most)."""
+    return max((n["Resources"].get("memory", 0) for n in ray.nodes() if n.get("Alive")), default=0)
 
 
 def capacity(opts: RayOptions) -> int:
@@ -63,7 +152,7 @@ def capacity(opts: RayOptions) -> int:
     if opts.num_gpus:
         slots = min(slots, res.get("GPU", 0) / opts.num_gpus)
     if slots < 1:
-        raise RuntimeError(f"the Ray cluster ({res}) cannot fit one trial needing {opts.num_cpus} CPU, {opts.num_gpus} GPU")
+        raise UserError(f"the Ray cluster ({res}) cannot fit one trial needing {opts.num_cpus} CPU, {opts.num_gpus} GPU")
     limit = int(math.floor(slots))
     return min(limit, opts.max_concurrent) if opts.max_concurrent else limit
 

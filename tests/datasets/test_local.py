@@ -168,3 +168,17 @@ def test_data_root_default_is_relative_data(monkeypatch, tmp_path):
     monkeypatch.delenv(local.ENV_VAR, raising=False)
     monkeypatch.chdir(tmp_path)
     assert local.data_root() == tmp_path.resolve() / "data"
+
+
+def test_validate_names_a_damaged_local_file_and_exits_2(root, tmp_path, capsys):
+    from ganbench.cli import main
+
+    write_cifar(root / "cifar10")
+    bad = root / "cifar10" / "data_batch_2.bin"
+    bad.write_bytes(bad.read_bytes()[:-7])
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: c\nseeds: [0]\nbudget: {steps: 1, eval_every: 1}\n"
+                     "grid: {model: [dcgan], loss: [hinge], dataset: [cifar10]}\nparams: {hidden: 8}\n")
+    assert main(["validate", str(suite)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "grid: dataset 'cifar10'" in err and "data_batch_2.bin" in err and "Traceback" not in err
