@@ -39,22 +39,7 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
 
     console = console or Console(stderr=True)
     out = Path(out)
-    check_out_path(out)
-    if address is None:
-        check_suite(suite, source)  # sizes against this machine, where the local Ray runs
-    if storage and suite.search is None:
-        raise UserError(f"--storage: suite {suite.name!r} has no search: block, so there are no Optuna studies to store")
-    if storage:
-        from ganbench.search.optuna_setup import check_storage_url
-
-        check_storage_url(storage)
-    if out.exists():  # a busy, damaged or foreign folder is refused before Ray starts (and again under the lock)
-        FolderLock(out).check_free()
-        if not fresh:
-            check_same_suite(suite, out)
-            ResultsStore(out)
-    if suite.search is not None:
-        resolve_storage(out, storage)
+    preflight(suite, out, address=address, storage=storage, fresh=fresh, source=source)
     opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
     start_ray(address, suite.max_retries)
     check_fits_a_node(opts)
@@ -101,6 +86,27 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
         board = write_report(out, formats)
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
+
+
+def preflight(suite: Suite, out: Path, *, address: str | None, storage: str | None, fresh: bool,
+              source: str | None) -> None:
+    """Every check that needs no cluster, before Ray starts; it creates nothing."""
+    check_out_path(out)
+    if address is None:
+        check_suite(suite, source)  # sizes against this machine, where the local Ray runs
+    if storage and suite.search is None:
+        raise UserError(f"--storage: suite {suite.name!r} has no search: block, so there are no Optuna studies to store")
+    if storage:
+        from ganbench.search.optuna_setup import check_storage_url
+
+        check_storage_url(storage)
+    if out.exists():  # a busy, damaged or foreign folder (checked again under the lock)
+        FolderLock(out).check_free()
+        if not fresh:
+            check_same_suite(suite, out)
+            ResultsStore(out)
+            if suite.search is not None:
+                resolve_storage(out, storage)
 
 
 def resolve_storage(out: Path, storage: str | None) -> tuple[str, str]:
