@@ -104,6 +104,9 @@ def model_problems(suite: Suite) -> tuple[list[str], list[Built]]:
             continue
         try:
             built.append(Built(where, cfg, data, meta_models(cfg, data)))
+        except (RuntimeError, OverflowError) as err:  # torch: a size past what a tensor can address
+            problems.setdefault((cfg.model, cfg.dataset, "size"), f"grid: model {cfg.model!r} with dataset "
+                                f"{cfg.dataset!r} ({where}): cannot be built at these sizes ({err})")
         except (ValueError, UnknownNameError) as err:
             problems.setdefault((cfg.model, cfg.dataset, str(err)), f"grid: model {cfg.model!r} with dataset "
                                 f"{cfg.dataset!r} (cell {suite.cell_label(cell)}): {err}")
@@ -137,7 +140,7 @@ def memory_problems(suite: Suite, built: list[Built], memory_bytes: int | None =
         try:
             if key not in estimates:  # one estimate per distinct shape
                 estimates[key] = estimate_memory(b.cfg, b.data, b.models)
-        except ValueError as err:
+        except (ValueError, RuntimeError, OverflowError) as err:
             problems.append(f"grid: model {b.cfg.model!r} with dataset {b.cfg.dataset!r} ({b.where}): {err}")
             continue
         estimate = estimates[key]

@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER
     except KeyboardInterrupt as e:
         why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
-        err.print(f"{why}: finished trials are saved; rerun the same command to resume", soft_wrap=True)
+        hint = ": finished trials are saved; rerun the same command to resume" if args.command == "run" else ""
+        err.print(why + hint, soft_wrap=True)
         return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
     except Exception as e:  # a bug of ours: one line, the traceback on request
         if args.debug:

@@ -3,21 +3,61 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ganbench.registry import DATASETS, LOSSES, METRICS, MODELS, load_all
 
 load_all()
 
+#: the largest whole number a field takes: results tables store numbers (grid axes, seeds, steps) as int64
+INT_MAX = 2**63 - 1
+#: seeds lie in [0, SEED_LIMIT): numpy and the results table take any of them
+SEED_LIMIT = 2**32
+
+
+def brief(value: Any, limit: int = 60) -> str:
+    """A value as a message shows it: short, and never failing (a 5,000-digit integer cannot be printed)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"a {value.bit_length()}-bit integer"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _not_bool(value: Any) -> Any:
+    """YAML's true/false are not the numbers 1/0 here (pydantic's lax mode would take them)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+    return value
+
+
+def _seed_in_range(seed: int) -> int:
+    if not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"a seed must lie in 0 <= seed < 2**32 (4294967296), got {brief(seed)}")
+    return seed
+
+
+#: a whole number that is not a boolean and fits the results tables (int64)
+Int = Annotated[int, BeforeValidator(_not_bool), Field(le=INT_MAX)]
+#: a finite number that is not a boolean (models refuse inf/nan with allow_inf_nan=False)
+Float = Annotated[float, BeforeValidator(_not_bool)]
+#: a training or sampler seed
+Seed = Annotated[int, BeforeValidator(_not_bool), AfterValidator(_seed_in_range)]
+
+#: the settings of every input model: no unknown keys, immutable, finite floats only
+MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
 
 class Target(BaseModel):
     """A quality threshold: `steps_to_threshold` is the first evaluation step reaching it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = MODEL_CONFIG
     metric: str = Field(description="a registered metric with a direction, e.g. modes_covered")
-    value: float = Field(description="the value to reach (at least, or at most, by the metric's direction)")
+    value: Float = Field(description="the value to reach (at least, or at most, by the metric's direction)")
 
     @field_validator("metric")
     @classmethod
@@ -30,47 +70,47 @@ class Target(BaseModel):
 class TrialConfig(BaseModel):
     """One trial: a grid cell (model x loss x k x dataset x other params) and a seed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = MODEL_CONFIG
 
     # the grid cell
     model: str = Field(description="registered model (bench.py list models)")
     loss: str = Field(description="registered loss (bench.py list losses)")
     dataset: str = Field(description="registered dataset (bench.py list datasets)")
-    d_steps_per_g_step: int = Field(1, ge=1, description="k of Algorithm 1: D steps before each G step")
-    g_steps_per_d_step: int = Field(1, ge=1, description="G steps after each D step ('G trains too much')")
-    seed: int = Field(0, description="seeds torch's generators for weights, z and data")
+    d_steps_per_g_step: Int = Field(1, ge=1, description="k of Algorithm 1: D steps before each G step")
+    g_steps_per_d_step: Int = Field(1, ge=1, description="G steps after each D step ('G trains too much')")
+    seed: Seed = Field(0, description="seeds torch's generators for weights, z and data")
     # budget
-    steps: int = Field(1000, ge=1, description="Algorithm 1 iterations (k D-steps + m G-steps each)")
-    eval_every: int = Field(250, ge=1, description="iterations between evaluations (and at the last step)")
+    steps: Int = Field(1000, ge=1, description="Algorithm 1 iterations (k D-steps + m G-steps each)")
+    eval_every: Int = Field(250, ge=1, description="iterations between evaluations (and at the last step)")
     # optimisation
-    batch_size: int = Field(64, ge=1, description="minibatch size m of Algorithm 1, for real and for z")
-    z_dim: int = Field(2, ge=1, description="dimension of the generator's Gaussian noise z")
+    batch_size: Int = Field(64, ge=1, description="minibatch size m of Algorithm 1, for real and for z")
+    z_dim: Int = Field(2, ge=1, description="dimension of the generator's Gaussian noise z")
     optimizer: Literal["adam", "sgd"] = Field("adam", description="adam (default) or plain sgd (Dirac-GAN studies)")
-    lr_g: float = Field(1e-4, gt=0, description="generator learning rate")
-    lr_d: float = Field(1e-4, gt=0, description="discriminator learning rate (TTUR: may differ from lr_g)")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas for G and D")
-    betas_d: Optional[tuple[float, float]] = Field(None, description="Adam betas for D only, when they differ")
+    lr_g: Float = Field(1e-4, gt=0, description="generator learning rate")
+    lr_d: Float = Field(1e-4, gt=0, description="discriminator learning rate (TTUR: may differ from lr_g)")
+    betas: tuple[Float, Float] = Field((0.5, 0.999), description="Adam betas for G and D")
+    betas_d: Optional[tuple[Float, Float]] = Field(None, description="Adam betas for D only, when they differ")
     # architecture
-    hidden: int = Field(128, ge=1, description="hidden width of the MLP layers")
-    depth: int = Field(2, ge=1, description="hidden layers in G and in D")
-    d_maxout: int = Field(0, ge=0, description="maxout pieces in D (>= 2 turns maxout on; Goodfellow 2014 used 5)")
-    d_dropout: float = Field(0.0, ge=0, lt=1, description="dropout rate before each D layer")
+    hidden: Int = Field(128, ge=1, description="hidden width of the MLP layers")
+    depth: Int = Field(2, ge=1, le=100, description="hidden layers in G and in D (cyclegan: residual blocks)")
+    d_maxout: Int = Field(0, ge=0, le=100, description="maxout pieces in D (>= 2 turns maxout on; Goodfellow 2014 used 5)")
+    d_dropout: Float = Field(0.0, ge=0, lt=1, description="dropout rate before each D layer")
     d_norm: Optional[Literal["none", "batch", "layer", "instance", "spectral"]] = Field(
         None, description="normalisation in D; unset: the architecture's own (dcgan/cgan batch, resnet spectral, "
         "cyclegan instance), and layer norm for wgan-gp (Gulrajani et al. 2017: no batch norm in the critic)"
     )
     conditional: bool = Field(False, description="resnet: class-conditional (conditional BN in G, projection D)")
     d_projection: bool = Field(False, description="cgan: projection discriminator instead of label channels")
-    cycle_weight: float = Field(10.0, ge=0, description="cyclegan: lambda of the cycle-consistency L1 loss")
-    identity_weight: float = Field(0.0, ge=0, description="cyclegan: weight of the identity L1 loss (0: off)")
+    cycle_weight: Float = Field(10.0, ge=0, description="cyclegan: lambda of the cycle-consistency L1 loss")
+    identity_weight: Float = Field(0.0, ge=0, description="cyclegan: weight of the identity L1 loss (0: off)")
     # loss parameters and regularizers
-    r1: float = Field(0.0, ge=0, description="weight gamma of the R1 penalty on real data (Mescheder 2018)")
-    r2: float = Field(0.0, ge=0, description="weight gamma of the R2 penalty on generated data")
-    gp_weight: float = Field(10.0, ge=0, description="lambda of WGAN-GP's gradient penalty")
-    clip: float = Field(0.01, gt=0, description="WGAN weight clipping bound c")
+    r1: Float = Field(0.0, ge=0, description="weight gamma of the R1 penalty on real data (Mescheder 2018)")
+    r2: Float = Field(0.0, ge=0, description="weight gamma of the R2 penalty on generated data")
+    gp_weight: Float = Field(10.0, ge=0, description="lambda of WGAN-GP's gradient penalty")
+    clip: Float = Field(0.01, gt=0, description="WGAN weight clipping bound c")
     # evaluation
-    eval_samples: int = Field(2500, ge=1, description="generated samples per evaluation (2,500 in VEEGAN/PacGAN)")
-    mode_min_count: int = Field(1, ge=1, description="high-quality samples a mode needs to count as covered")
+    eval_samples: Int = Field(2500, ge=1, description="generated samples per evaluation (2,500 in VEEGAN/PacGAN)")
+    mode_min_count: Int = Field(1, ge=1, description="high-quality samples a mode needs to count as covered")
     target: Optional[Target] = Field(None, description="threshold for steps_to_threshold")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when the trial was given a GPU")
     # speed (issue 7): TF32, cuDNN autotuning and channels_last are on by default on a GPU

@@ -1,72 +1,88 @@
 """Suite YAML -> validated, frozen Suite -> the list of trials it plans.
 
 Every error is collected before anything runs and reported as one SuiteError that names
-the file, the key path and the valid choices. Validation here is about the suite as data
-(keys, types, ranges, registered names); nothing is built. ``checks.check_suite`` adds the
+the file, the key path and the valid choices; no other exception type leaves ``load_suite``.
+Validation here is about the suite as data (text, keys given once, types, finite numbers,
+ranges, registered names, a bounded number of cells and trials); nothing is built or expanded
+before its size is known. ``checks.check_suite`` adds the
 checks that build models and datasets (run/validate only). ``read_suite`` reads a results
 folder's suite.yaml for reports, without the model, loss and dataset lookups: a report rebuilds after
 a dataset, model or loss it names has gone.
 """
 from __future__ import annotations
 
+import datetime
 import difflib
 import hashlib
 import itertools
 import json
+import math
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from ganbench.config import TUNABLE_KEYS, Target, TrialConfig
+from ganbench.config import MODEL_CONFIG, TUNABLE_KEYS, Float, Int, Seed, Target, TrialConfig, brief
+from ganbench.errors import UserError
 from ganbench.search.schema import Search, to_trial_params
 
 GRID_AXES = ("model", "loss", "d_steps_per_g_step", "dataset")
 
+#: caps on what one suite may plan, checked before anything is expanded (split a larger study into suites)
+MAX_CELLS = 10_000
+MAX_TRIALS = 100_000
+#: caps on the suite text and on the data it holds once YAML aliases are expanded
+MAX_FILE_BYTES = 1 << 20
+MAX_VALUES = 100_000
+MAX_DEPTH = 32
 
-class SuiteError(Exception):
+
+class SuiteError(UserError):
     """Bad suite input: the message is meant for the user as it is."""
 
 
 class Budget(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    steps: int = Field(ge=1, description="Algorithm 1 iterations per trial")
-    eval_every: int = Field(ge=1, description="iterations between evaluations")
+    model_config = MODEL_CONFIG
+    steps: Int = Field(ge=1, description="Algorithm 1 iterations per trial")
+    eval_every: Int = Field(ge=1, description="iterations between evaluations")
 
 
 class Resources(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    num_cpus: float = Field(1.0, gt=0, description="CPUs Ray reserves for each trial (also torch's thread count)")
-    num_gpus: float = Field(0.0, ge=0, description="GPUs per trial; fractions let trials share a GPU")
+    model_config = MODEL_CONFIG
+    num_cpus: Float = Field(1.0, gt=0, description="CPUs Ray reserves for each trial (also torch's thread count)")
+    num_gpus: Float = Field(0.0, ge=0, description="GPUs per trial; fractions let trials share a GPU")
 
 
 class Execution(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    batch_trials: int = Field(1, ge=1, description="train up to M trials of a cell (seeds, or a search's trials of one shape) as one stacked model (mlp)")
+    model_config = MODEL_CONFIG
+    batch_trials: Int = Field(1, ge=1, description="train up to M trials of a cell (seeds, or a search's trials of one shape) as one stacked model (mlp)")
 
 
 class Suite(BaseModel):
     """A study: grid x seeds, fixed params, budget and resources per trial."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="names results/<name>/")
+    model_config = MODEL_CONFIG
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100, description="names results/<name>/")
     description: str = ""
-    seeds: list[int] = Field(min_length=1)
+    seeds: list[Seed] = Field(min_length=1)
     budget: Budget
     grid: dict[str, list[Any]] = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     resources: Resources = Field(default_factory=Resources)
     target: Optional[Target] = None
     search: Optional[Search] = Field(None, description="an Optuna study per cell instead of fixed params")
-    max_retries: int = Field(2, ge=0, description="times Ray reruns a trial whose worker or node died")
+    max_retries: Int = Field(2, ge=0, description="times Ray reruns a trial whose worker or node died")
     execution: Execution = Field(default_factory=Execution, description="how trials are packed onto workers")
 
     @field_validator("seeds")
     @classmethod
     def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds repeat: {seeds}")
+        first: dict[int, int] = {}
+        for i, seed in enumerate(seeds):
+            if seed in first:
+                raise ValueError(f"seeds repeat: seeds[{i}] = {seed} is also seeds[{first[seed]}]")
+            first[seed] = i
         return seeds
 
     def axes(self) -> list[str]:
@@ -102,34 +118,153 @@ class Suite(BaseModel):
 # --- loading -------------------------------------------------------------------------
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping of the YAML text gives a key twice (plain YAML keeps the last one, silently)."""
+
+
+class SuiteLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader (the same tags; ``!!python`` ones stay refused) that refuses duplicate keys.
+
+    Every mapping is checked, at any depth, before anything is constructed; the error names each
+    repeated key by its path and both of its lines.
+    """
+
+    def get_single_data(self):
+        node = self.get_single_node()
+        if node is None:
+            return None
+        duplicates = self._duplicate_keys(node)
+        if duplicates:
+            raise DuplicateKeyError(format_list(duplicates))
+        return self.construct_document(node)
+
+    def _duplicate_keys(self, root: yaml.Node) -> list[str]:
+        found: list[tuple[int, str]] = []
+        visited: set[int] = set()
+        stack: list[tuple[yaml.Node, str]] = [(root, "")]
+        while stack:
+            node, path = stack.pop()
+            if id(node) in visited:  # an alias: its node was checked where it was defined
+                continue
+            visited.add(id(node))
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend((item, f"{path}[{i}]") for i, item in enumerate(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                first_line: dict[Any, int] = {}
+                for key_node, value_node in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: explicit keys may override
+                        stack.append((value_node, path))
+                        continue
+                    if not isinstance(key_node, yaml.ScalarNode):  # unhashable: construction says so
+                        continue
+                    # a lone `=` key is text to safe_load (flatten_mapping retags it); anything else as it constructs
+                    is_text = key_node.tag == "tag:yaml.org,2002:value"
+                    key = key_node.value if is_text else self.construct_object(key_node)
+                    where = f"{path}.{_name(key)}" if path else _name(key)
+                    line = key_node.start_mark.line + 1
+                    if key in first_line:
+                        first = first_line[key]
+                        lines = f"twice on line {line}" if first == line else f"on line {first} and line {line}"
+                        found.append((line, f"{where}: key given {lines}; keep one"))
+                    else:
+                        first_line[key] = line
+                    stack.append((value_node, where))
+        return [text for _, text in sorted(found)]
+
+
+def _name(key: Any) -> str:
+    """A mapping key as a key path shows it: text as it is (shortened), anything else as its repr."""
+    return (key if len(key) <= 60 else key[:57] + "...") if isinstance(key, str) else brief(key)
+
+
+def format_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{len(items)} problems\n" + "\n".join(f"  - {p}" for p in items)
+
+
+def load_yaml(text: str) -> Any:
+    """The value of a YAML text, as ``yaml.safe_load`` reads it but refusing duplicate keys.
+
+    Raises ValueError with a one-line reason for anything that is not such a text.
+    """
+    try:
+        return yaml.load(text, Loader=SuiteLoader)
+    except DuplicateKeyError as err:
+        raise ValueError(str(err)) from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        context = ""
+        if err.context:
+            context = f" ({err.context}{f' at line {err.context_mark.line + 1}' if err.context_mark else ''})"
+        raise ValueError(f"not valid YAML: {where}{err.problem}{context}") from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (e.g. NUL)
+        line = text.count("\n", 0, err.position) + 1
+        raise ValueError(f"not valid YAML: line {line}: character {chr(err.character)!r} is not allowed") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"not valid YAML: {err}") from None
+    except RecursionError:
+        raise ValueError("not valid YAML: nested too deeply") from None
+    except (ValueError, ArithmeticError) as err:  # a scalar YAML cannot convert, e.g. a date 2001-13-14
+        if "integer string conversion" in str(err):
+            err = "a whole number of over 4,300 digits"
+        raise ValueError(f"not valid YAML: {err}") from None
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """'budget.steps=500' -> (['budget', 'steps'], 500); the value is read as YAML."""
     key, sep, value = text.partition("=")
-    if not sep or not key:
+    path = key.split(".")
+    if not sep or not key or not all(path):
         raise SuiteError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. budget.steps=500")
-    return key.split("."), yaml.safe_load(value)
+    try:
+        return path, load_yaml(value)
+    except ValueError as err:
+        raise SuiteError(f"--set {text!r}: bad value (it is read as YAML): {err}") from None
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     for text in overrides:
         path, value = parse_override(text)
         node = raw
-        for key in path[:-1]:
+        for depth, key in enumerate(path[:-1]):
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
-                raise SuiteError(f"--set {text!r}: {'.'.join(path[:-1])} is not a mapping")
+                raise SuiteError(f"--set {text!r}: {'.'.join(path[:depth + 1])} is not a mapping "
+                                 f"(it is {brief(node)}), so it has no key {path[depth + 1]!r}")
         node[path[-1]] = value
     return raw
 
 
+def _read_text(path: Path) -> str:
+    """The suite file as text: one SuiteError naming the file for anything else."""
+    try:
+        if path.is_dir():
+            raise SuiteError(f"{path}: a folder, not a suite file")
+        if not path.exists():
+            raise SuiteError(f"{path}: no such suite file")
+        if not path.is_file():
+            raise SuiteError(f"{path}: not a regular file; a suite is a YAML text file")
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except PermissionError:
+        raise SuiteError(f"{path}: cannot read the suite file: permission denied") from None
+    except (OSError, ValueError) as err:  # ValueError: e.g. a NUL in the path
+        raise SuiteError(f"{path}: cannot read the suite file: {getattr(err, 'strerror', None) or err}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SuiteError(f"{path}: over {MAX_FILE_BYTES:,} bytes; a suite is a short YAML text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SuiteError(f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+                         f"a suite is a YAML text file") from None
+
+
 def _read_mapping(path: str | Path) -> dict:
     path = Path(path)
-    if not path.is_file():
-        raise SuiteError(f"{path}: no such suite file")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise SuiteError(f"{path}: not valid YAML: {err}") from None
+        raw = load_yaml(_read_text(path))
+    except ValueError as err:
+        raise SuiteError(f"{path}: {err}") from None
     if not isinstance(raw, dict):
         raise SuiteError(f"{path}: a suite is a YAML mapping with keys {', '.join(Suite.model_fields)}")
     return raw
@@ -137,13 +272,22 @@ def _read_mapping(path: str | Path) -> dict:
 
 def load_suite(path: str | Path, overrides: list[str] = ()) -> Suite:
     """Read, override and validate a suite file; raise SuiteError with every problem found."""
-    return validate_suite(apply_overrides(_read_mapping(path), list(overrides)), source=str(path))
+    raw = _read_mapping(path)
+    try:
+        raw = apply_overrides(raw, list(overrides))
+    except SuiteError as err:
+        raise SuiteError(f"{path}: {err}") from None
+    return validate_suite(raw, source=str(path))
 
 
 def read_suite(path: str | Path) -> Suite:
     """The suite.yaml of a results folder as data: its schema only, no model, loss or dataset lookups (reports)."""
+    raw = _read_mapping(path)
+    problems = _shape_problems(raw)
+    if problems:
+        raise SuiteError(format_problems(str(path), problems))
     try:
-        return Suite(**_read_mapping(path))
+        return Suite.model_validate(raw)
     except ValidationError as err:
         raise SuiteError(format_problems(str(path), [_describe(e, Suite) for e in err.errors()])) from None
 
@@ -154,12 +298,18 @@ def suite_datasets(suite: Suite) -> list[str]:
 
 
 def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{source}: a suite is a YAML mapping with keys {', '.join(Suite.model_fields)}")
+    problems = _shape_problems(raw)
+    if problems:
+        raise SuiteError(format_problems(source, problems))
     try:
-        suite = Suite(**raw)
+        suite = Suite.model_validate(raw)
     except ValidationError as err:
         raise SuiteError(format_problems(source, [_describe(e, Suite) for e in err.errors()])) from None
     problems = _check_keys(suite) + _check_search_keys(suite)
-    problems += _check_trials(suite, known_params_only=bool(problems))
+    too_large = _check_size(suite)
+    problems += too_large or _check_trials(suite)  # nothing is expanded past the caps
     if not problems:
         problems = _check_search_values(suite)
     if problems:
@@ -174,18 +324,55 @@ def format_problems(source: str, problems: list[str]) -> str:
     return f"{source}: {len(unique)} problems\n" + "\n".join(f"  - {p}" for p in unique)
 
 
+def _shape_problems(raw: Any) -> list[str]:
+    """The suite as plain data: text keys; null, booleans, numbers, text, lists and mappings only; bounded.
+
+    YAML aliases can make a small text hold a huge value (each alias repeats its anchor) or one
+    that contains itself; both are refused here, before anything walks or compares the values.
+    """
+    problems: list[str] = []
+    stack: list[tuple[Any, str, int]] = [(raw, "", 0)]
+    seen = 0
+    while stack:
+        value, path, depth = stack.pop()
+        path = path if len(path) <= 80 else path[:77] + "..."
+        seen += 1
+        if seen + len(stack) > MAX_VALUES:
+            return problems + [f"too large: over {MAX_VALUES:,} values (a YAML alias counts as often as it is used)"]
+        if depth > MAX_DEPTH:
+            return problems + [f"{path}: nested over {MAX_DEPTH} levels deep (does a YAML alias contain itself?)"]
+        if isinstance(value, dict):
+            for key in reversed(list(value)):
+                if not isinstance(key, str):
+                    where = f"{path}.{_name(key)}" if path else _name(key)
+                    problems.append(f"{where}: a key must be a name (text), got {type(key).__name__} {brief(key)}")
+                    continue
+                stack.append((value[key], f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in reversed(list(enumerate(value))))
+        elif not (value is None or isinstance(value, (bool, int, float, str))):
+            is_time = isinstance(value, (datetime.date, datetime.time))
+            hint = " (quote a date or time to make it text)" if is_time else ""
+            problems.append(f"{path or 'the suite'}: {type(value).__name__} {brief(value)} is not a suite value; "
+                            f"use a number, text, true/false, a list or a mapping{hint}")
+    return problems
+
+
 def _describe(error: dict, model: type[BaseModel], prefix: str = "") -> str:
     loc = prefix + _loc(error["loc"])
     msg = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    if error["type"] == "extra_forbidden" and error["loc"]:
         parent = _fields_at(model, error["loc"][:-1])
         msg = f"unknown key; valid keys: {', '.join(parent)}" if parent else "unknown key"
         close = difflib.get_close_matches(str(error["loc"][-1]), parent, n=1)
         msg += f" (did you mean {close[0]!r}?)" if close else ""
     elif error["type"] == "missing":
-        msg = "required key is missing"
+        in_list = error["loc"] and isinstance(error["loc"][-1], int)
+        msg = "missing: the list is too short" if in_list else "required key is missing"
     elif error["type"] == "too_short":
         msg = "empty; give at least one entry"
+    elif error["type"] in ("finite_number",):
+        msg = "must be a finite number (not .inf or .nan)"
     return f"{loc}: {msg}" if loc else msg
 
 
@@ -208,6 +395,23 @@ def _fields_at(model: type[BaseModel], loc) -> list[str]:
     return list(model.model_fields)
 
 
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in, equal exactly when the values are (1 == 1.0 as TrialConfig sees them; True is not 1)."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, list):
+        return ("list", tuple(_freeze(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", frozenset((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _position(values: list, value: Any) -> int:
+    """The index of a cell's value in its axis: the very object first (True == 1, yet they are told apart)."""
+    same = [i for i, v in enumerate(values) if v is value]
+    return same[0] if same else values.index(value)
+
+
 def _check_keys(suite: Suite) -> list[str]:
     problems = []
     for where, keys in (("grid", suite.grid), ("params", suite.params)):
@@ -215,16 +419,41 @@ def _check_keys(suite: Suite) -> list[str]:
             if key not in TUNABLE_KEYS:
                 hint = {"steps": "budget.steps", "eval_every": "budget.eval_every", "seed": "seeds", "target": "target"}
                 fix = f"set it as {hint[key]}" if key in hint else f"valid keys: {', '.join(TUNABLE_KEYS)}"
+                close = difflib.get_close_matches(key, TUNABLE_KEYS, n=1) if key not in hint else []
+                fix += f" (did you mean {close[0]!r}?)" if close else ""
                 problems.append(f"{where}.{key}: unknown key; {fix}")
     for key, values in suite.grid.items():
         if not values:
             problems.append(f"grid.{key}: empty list; give at least one value")
+        first: dict[Any, int] = {}
+        for i, value in enumerate(values):
+            frozen = _freeze(value)
+            if frozen in first:
+                problems.append(f"grid.{key}[{i}]: {brief(value)} repeats grid.{key}[{first[frozen]}]; "
+                                f"give each value once (a repeat would run the same trials twice)")
+            else:
+                first[frozen] = i
         if key in suite.params:
             problems.append(f"params.{key}: also set in grid.{key}; keep one")
     for axis in ("model", "loss", "dataset"):
         if axis not in suite.grid and axis not in suite.params:
             problems.append(f"grid.{axis}: required key is missing (set it in grid or params)")
     return problems
+
+
+def _check_size(suite: Suite) -> list[str]:
+    """The number of cells and of trials, from the axis lengths: nothing is expanded to count them."""
+    cells = math.prod(len(values) for values in suite.grid.values())
+    shape = " x ".join(f"{len(values)} {axis}" for axis, values in suite.grid.items())
+    if cells > MAX_CELLS:
+        return [f"grid: {cells:,} cells ({shape}) is over the cap of {MAX_CELLS:,} cells per suite; "
+                f"split the study into several suites"]
+    per_cell = len(suite.seeds) + (suite.search.n_trials if suite.search else 0)
+    what = f"{len(suite.seeds)} seeds" + (f" + {suite.search.n_trials:,} search.n_trials" if suite.search else "")
+    if cells * per_cell > MAX_TRIALS:
+        return [f"{cells:,} cells x ({what}) = {cells * per_cell:,} trials is over the cap of {MAX_TRIALS:,} "
+                f"trials per suite; split the study into several suites"]
+    return []
 
 
 def _check_search_keys(suite: Suite) -> list[str]:
@@ -250,34 +479,50 @@ def _check_search_values(suite: Suite) -> list[str]:
                 suite.config(cell, suite.search.seed, {key: value})
             except ValidationError as err:
                 for e in err.errors():
-                    problems.append(f"search.space.{key}: value {value!r} is invalid: {e['msg'].removeprefix('Value error, ')}")
+                    where = _loc(e["loc"])  # e.g. betas[0] for beta1
+                    where = f"{where}: " if where and where != key else ""
+                    problems.append(f"search.space.{key}: value {brief(value)} is invalid: "
+                                    f"{where}{_describe({**e, 'loc': ()}, TrialConfig)}")
     return problems
 
 
-def _check_trials(suite: Suite, known_params_only: bool = False) -> list[str]:
+def _check_trials(suite: Suite) -> list[str]:
     """Validate every cell's config, pointing each error at the grid entry or param it came from.
 
-    With ``known_params_only`` (key errors already found) the bad keys are left out so the
-    remaining values are still checked and every problem is reported at once.
+    Keys already reported (unknown, or set in both grid and params) are left out, so the
+    remaining values are still checked and every problem is reported at once; an unknown grid
+    key is never expanded. Two cells that make the same trial (e.g. 0.001 and "1e-3") are refused.
     """
     problems: list[str] = []
-    params = suite.params
-    if known_params_only:
-        params = {k: v for k, v in params.items() if k in TUNABLE_KEYS and k not in suite.grid}
-    for cell in suite.cells():
+    params = {k: v for k, v in suite.params.items() if k in TUNABLE_KEYS and k not in suite.grid}
+    axes = [a for a in suite.axes() if a in TUNABLE_KEYS]
+    made: dict[str, dict[str, Any]] = {}
+    for values in itertools.product(*(suite.grid[a] for a in axes)):
+        cell = dict(zip(axes, values))
         try:
-            TrialConfig(**params, **suite.budget.model_dump(), **cell, seed=suite.seeds[0])
+            cfg = TrialConfig(**params, **suite.budget.model_dump(), **cell, seed=suite.seeds[0])
         except ValidationError as err:
             for e in err.errors():
                 if not e["loc"]:  # a rule across keys (e.g. compile with a gradient penalty)
-                    problems.append(f"cell {suite.cell_label(cell)}: {e['msg'].removeprefix('Value error, ')}")
+                    problems.append(f"cell {suite.cell_label(cell)}: {_describe(e, TrialConfig)}")
                     continue
                 key = e["loc"][0]
                 if key in cell:
-                    where = f"grid.{key}[{suite.grid[key].index(cell[key])}]"
+                    where = f"grid.{key}[{_position(suite.grid[key], cell[key])}]"
                 elif key in ("steps", "eval_every"):
                     where = f"budget.{key}"
                 else:
                     where = f"params.{key}"
                 problems.append(_describe({**e, "loc": e["loc"][1:]}, TrialConfig, prefix=where))
+            continue
+        same = made.setdefault(cfg.config_hash(), cell)
+        if same is not cell:  # e.g. lr_g: [0.001, "1e-3"]
+            differ = [a for a in axes if _freeze(same[a]) != _freeze(cell[a])]
+            if len(differ) == 1:
+                a = differ[0]
+                problems.append(f"grid.{a}: {brief(same[a])} and {brief(cell[a])} make the same trial; "
+                                f"give each value once")
+            else:
+                problems.append(f"grid: cells {suite.cell_label(same)} and {suite.cell_label(cell)} "
+                                f"make the same trial")
     return problems

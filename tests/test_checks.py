@@ -189,3 +189,10 @@ def test_validate_refuses_an_oversized_trial_without_allocating_it(tmp_path, par
 def test_every_published_suite_validates(path, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert main(["validate", path]) == 0
+
+
+@pytest.mark.parametrize("override", ["z_dim=9223372036854775807", "hidden=4294967296"])
+def test_sizes_past_what_a_tensor_can_address_are_refused_not_crashed(override):
+    key, value = override.split("=")
+    msg = error(with_(params={"batch_size": 16, key: int(value)}))
+    assert "cannot be built at these sizes" in msg

@@ -1,27 +1,31 @@
 """The suite's `search:` block: budget per cell, sampler, pruner, objective and search space."""
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from ganbench.config import TUNABLE_KEYS
+from ganbench.config import MODEL_CONFIG, TUNABLE_KEYS, Float, Int, Seed
 from ganbench.metrics import metric
 
 #: what a search may tune: any per-trial parameter except the cell's identity, plus Adam's
 #: two betas one at a time (`beta1`, `beta2`; they fill `betas`)
 SEARCHABLE_KEYS = sorted((set(TUNABLE_KEYS) - {"model", "loss", "dataset", "device"}) | {"beta1", "beta2"})
 
+#: the grid sampler holds every point of its space in memory: at most this many
+MAX_GRID_POINTS = 100_000
+
 
 class Param(BaseModel):
     """One dimension of the search space, as Optuna's suggest_float / suggest_int / suggest_categorical."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = MODEL_CONFIG
     type: Literal["float", "int", "categorical"]
-    low: Optional[float] = None
-    high: Optional[float] = None
+    low: Optional[Float] = None
+    high: Optional[Float] = None
     log: bool = False
-    step: Optional[float] = Field(None, gt=0)
+    step: Optional[Float] = Field(None, gt=0)
     choices: Optional[list[Any]] = None
 
     @model_validator(mode="after")
@@ -44,6 +48,8 @@ class Param(BaseModel):
             raise ValueError("log and step cannot be combined (Optuna's rule)")
         if self.type == "int" and not (float(self.low).is_integer() and float(self.high).is_integer()):
             raise ValueError("an int parameter needs whole low/high")
+        if self.type == "int" and self.step is not None and not float(self.step).is_integer():
+            raise ValueError(f"an int parameter needs a whole step, got {self.step}")
         return self
 
     def extremes(self) -> list[Any]:
@@ -52,6 +58,17 @@ class Param(BaseModel):
             return list(self.choices or [])
         cast = int if self.type == "int" else float
         return [cast(self.low), cast(self.high)]
+
+    def grid_size(self) -> float:
+        """How many values ``grid_values`` would list, computed without listing them (may be inf)."""
+        if self.type == "categorical":
+            return len(self.choices or [])
+        if self.type == "int" and not self.log:
+            return (int(self.high) - int(self.low)) // int(self.step or 1) + 1
+        if self.type == "float" and self.step is not None:
+            n = (self.high - self.low) / self.step
+            return round(n) + 1 if math.isfinite(n) else math.inf
+        raise ValueError("the grid sampler needs a finite space: categorical, int, or float with 'step'")
 
     def grid_values(self) -> list[Any]:
         """Every value, for the grid sampler (which needs a finite space)."""
@@ -66,7 +83,7 @@ class Param(BaseModel):
 
 
 class Objective(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = MODEL_CONFIG
     metric: str = Field(description="the final value of this metric is what each cell's study optimises")
     direction: Optional[Literal["minimize", "maximize"]] = Field(
         None, description="default: the metric's own direction (bench.py list metrics)")
@@ -93,13 +110,13 @@ class Search(BaseModel):
     seed of the suite's `seeds`; the leaderboard's means and intervals come from those runs.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    n_trials: int = Field(ge=1, description="Optuna trials per cell: the same budget for every cell")
+    model_config = MODEL_CONFIG
+    n_trials: Int = Field(ge=1, description="Optuna trials per cell: the same budget for every cell")
     sampler: Literal["tpe", "random", "grid", "cmaes", "qmc"] = "tpe"
     pruner: Literal["none", "median", "hyperband"] = "median"
     objective: Objective
     space: dict[str, Param] = Field(min_length=1)
-    seed: int = Field(0, description="seeds the sampler and is the training seed of every search trial")
+    seed: Seed = Field(0, description="seeds the sampler and is the training seed of every search trial")
 
     @field_validator("space")
     @classmethod
@@ -114,11 +131,18 @@ class Search(BaseModel):
     @model_validator(mode="after")
     def _grid_is_finite(self) -> "Search":
         if self.sampler == "grid":
+            sizes = {}
             for name, param in self.space.items():
                 try:
-                    param.grid_values()
+                    sizes[name] = param.grid_size()
                 except ValueError as err:
                     raise ValueError(f"space.{name}: {err}") from None
+            points = math.prod(sizes.values())
+            if points > MAX_GRID_POINTS:
+                counts = " x ".join(f"{name} {n:,}" if math.isfinite(n) else f"{name} (too many)"
+                                    for name, n in sizes.items())
+                raise ValueError(f"the grid sampler's space has {points:,} points ({counts}); "
+                                 f"at most {MAX_GRID_POINTS:,}: take a larger step or fewer values")
         return self
 
 
@@ -132,6 +156,6 @@ def to_trial_params(sampled: dict[str, Any], base_betas: tuple[float, float]) ->
     params = {k: v for k, v in sampled.items() if k not in ("beta1", "beta2")}
     if "beta1" in sampled or "beta2" in sampled:
         params["betas"] = (sampled.get("beta1", base_betas[0]), sampled.get("beta2", base_betas[1]))
-    if "betas" in params:
+    if isinstance(params.get("betas"), list):  # a categorical choice [b1, b2]; anything else is TrialConfig's to refuse
         params["betas"] = tuple(params["betas"])
     return params
