@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from ganbench.registry import DATASETS, LOSSES, METRICS, MODELS, load_all
+from ganbench.registry import DATASETS, LOSSES, METRICS, MODELS, VARIANTS, load_all
 
 load_all()
 
@@ -26,6 +26,15 @@ def brief(value: Any, limit: int = 60) -> str:
     except (ValueError, RecursionError):
         text = f"a {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as a config field holds them: (0.0, 0.99) == [0, 0.99], 2 == 2.0, but True is not 1."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return a == b
 
 
 def _not_bool(value: Any) -> Any:
@@ -116,6 +125,32 @@ class TrialConfig(BaseModel):
     # speed (issue 7): TF32, cuDNN autotuning and channels_last are on by default on a GPU
     amp: Literal["none", "bf16"] = Field("none", description="bf16 autocast for forward passes (no loss scaling needed)")
     compile: bool = Field(False, description="torch.compile G and D (not with wgan-gp/r1/r2: no double backward)")
+    # variants of Algorithm 1 (issue 14); each default is today's plain GAN
+    variant: Optional[str] = Field(None, description="a registered preset (bench.py list variants) that sets the "
+                                   "parameters below; an explicit parameter that disagrees with it is an error")
+    pac: Int = Field(1, ge=1, le=16, description="PacGAN packing m: D judges m samples concatenated (Lin et al. 2018)")
+    unroll_steps: Int = Field(0, ge=0, le=100, description="Unrolled GAN: G's loss through n differentiable SGD "
+                              "updates of a copy of D (Metz et al. 2017); 0: off")
+    instance_noise: Float = Field(0.0, ge=0, description="std of Gaussian noise added to every D input, real and fake "
+                                  "(Sonderby et al. 2017); 0: off")
+    instance_noise_decay_steps: Int = Field(0, ge=0, description="iterations over which instance_noise decays "
+                                            "linearly to 0 (0: constant)")
+    consensus: Float = Field(0.0, ge=0, description="consensus optimization gamma: gamma/2 ||v||^2 of both players' "
+                             "gradients added to both losses (Mescheder et al. 2017); needs updates: simultaneous")
+    updates: Literal["alternating", "simultaneous"] = Field(
+        "alternating", description="alternating: Algorithm 1's k D then m G updates; simultaneous: both gradients "
+        "at the current point, then both applied (k = m = 1)")
+    g_ema: Float = Field(0.0, ge=0, lt=1, description="beta of an exponential moving average of G's weights, "
+                         "evaluated instead of G (e.g. 0.999); 0: off")
+    g_hidden: Optional[Int] = Field(None, ge=1, description="mlp: G's width (unset: hidden)")
+    g_depth: Optional[Int] = Field(None, ge=1, le=100, description="mlp: G's hidden layers (unset: depth)")
+    d_hidden: Optional[Int] = Field(None, ge=1, description="mlp: D's width (unset: hidden)")
+    d_depth: Optional[Int] = Field(None, ge=1, le=100, description="mlp: D's hidden layers (unset: depth)")
+    g_norm: Optional[Literal["none", "batch"]] = Field(None, description="mlp: normalisation in G's hidden layers "
+                                                      "(PacGAN: batch, without bias)")
+    init: Literal["default", "normal_0.02"] = Field("default", description="weight init: torch's default, or "
+                                                   "N(0, 0.02) weights and zero biases (DCGAN, PacGAN)")
+    z_dist: Literal["normal", "uniform"] = Field("normal", description="z ~ N(0, I), or U[-1, 1] (DCGAN, VEEGAN)")
 
     @field_validator("model")
     @classmethod
@@ -135,12 +170,63 @@ class TrialConfig(BaseModel):
         DATASETS.get(name)
         return name
 
+    @field_validator("variant")
+    @classmethod
+    def _known_variant(cls, name: str | None) -> str | None:
+        if name is not None:
+            VARIANTS.get(name)
+        return name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_variant(cls, data: Any) -> Any:
+        """A preset's parameters fill the keys not given (a tied group follows the one of its keys given)."""
+        if not isinstance(data, dict) or not isinstance(data.get("variant"), str) or data["variant"] not in VARIANTS:
+            return data  # not a preset (an unknown name is _known_variant's to report)
+        preset = VARIANTS.get(data["variant"])
+        filled = dict(data)
+        for key, value in preset.parameters.items():
+            if key in filled:
+                continue
+            given = [k for k in preset.tied_group(key) if k in data]
+            filled[key] = data[given[0]] if given else value
+        return filled
+
+    @model_validator(mode="after")
+    def _agrees_with_variant(self):
+        """Every parameter of the trial's preset holds (tied keys: one value, whichever it is)."""
+        if self.variant is None:
+            return self
+        preset = VARIANTS.get(self.variant)
+        for key, value in preset.parameters.items():
+            group = preset.tied_group(key)
+            if group:
+                values = {k: getattr(self, k) for k in group}
+                if len(set(values.values())) > 1:
+                    shown = " and ".join(f"{k} = {brief(v)}" for k, v in values.items())
+                    raise ValueError(f"{shown} differ, but variant {self.variant!r} ties {', '.join(group)} "
+                                     f"(one value: set one of them and the others follow)")
+            elif not same_value(getattr(self, key), value):
+                raise ValueError(f"{key} = {brief(getattr(self, key))} disagrees with variant {self.variant!r} "
+                                 f"({key}: {brief(value)})")
+        return self
+
     @field_validator("betas", "betas_d")
     @classmethod
     def _betas_in_range(cls, betas):
         if betas is not None and not all(0 <= b < 1 for b in betas):
             raise ValueError(f"Adam betas must lie in [0, 1), got {list(betas)}")
         return betas
+
+    @model_validator(mode="after")
+    def _variant_needs(self):
+        if self.consensus and self.updates != "simultaneous":
+            raise ValueError("consensus: consensus optimization takes both players' gradients at one point; "
+                             "set updates: simultaneous")
+        if self.updates == "simultaneous" and (self.d_steps_per_g_step, self.g_steps_per_d_step) != (1, 1):
+            raise ValueError("updates: simultaneous makes one joint step per iteration; set d_steps_per_g_step "
+                             "and g_steps_per_d_step to 1")
+        return self
 
     @model_validator(mode="after")
     def _compile_without_double_backward(self):

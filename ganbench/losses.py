@@ -1,9 +1,13 @@
 """GAN losses and gradient penalties.
 
 Every loss answers the same two questions from D's raw outputs (logits or critic
-values): ``d_loss(real_out, fake_out)`` and ``g_loss(fake_out)``, so losses swap
-freely (compare_gan's loss_lib habit). Penalties share one signature too:
-``penalty(D, real, fake) -> scalar``, added to D's loss with a weight.
+values): ``d_loss(real_out, fake_out)`` and ``g_loss(fake_out, real_out=None)``, so losses
+swap freely (compare_gan's loss_lib habit). Only the relativistic losses (``g_uses_real``)
+read ``real_out`` in G's loss: the training loop then passes D's outputs on a real batch
+drawn in the G update; every other loss ignores it. Every loss is plain tensor ops (no
+``.item()``, no branching on values), so it runs under ``torch.vmap`` over stacked trials.
+Penalties share one signature too: ``penalty(D, real, fake) -> scalar``, added to D's loss
+with a weight.
 """
 from __future__ import annotations
 
@@ -30,11 +34,15 @@ class GANLoss:
     gp_weight: float = 0.0
     #: WGAN clips every D weight into [-clip, clip] after each D step.
     clip: float | None = None
+    #: G's loss reads D's outputs on real data (relativistic losses): each G update draws a
+    #: real batch and passes ``real_out``; g_loss raises ValueError without it.
+    g_uses_real: bool = False
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def g_loss(self, fake_out: Tensor) -> Tensor:
+    def g_loss(self, fake_out: Tensor, real_out: Tensor | None = None) -> Tensor:
+        """G's loss from D's outputs on G's samples (and on a real batch, read only when ``g_uses_real``)."""
         raise NotImplementedError
 
     def prob(self, out: Tensor) -> Tensor:
@@ -56,7 +64,7 @@ class Minimax(GANLoss):
     def d_loss(self, real_out, fake_out):  # -[log D(x) + log(1 - D(G(z)))]
         return -value_fn(real_out, fake_out)
 
-    def g_loss(self, fake_out):  # log(1 - D(G(z))) = log sigmoid(-l)
+    def g_loss(self, fake_out, real_out=None):  # log(1 - D(G(z))) = log sigmoid(-l)
         return F.logsigmoid(-fake_out).mean()
 
 
@@ -64,7 +72,7 @@ class Minimax(GANLoss):
 class NonSaturating(Minimax):
     """Goodfellow 2014 non-saturating heuristic: G minimises -log D(G(z))."""
 
-    def g_loss(self, fake_out):  # -log D(G(z)) = -log sigmoid(l)
+    def g_loss(self, fake_out, real_out=None):  # -log D(G(z)) = -log sigmoid(l)
         return -F.logsigmoid(fake_out).mean()
 
 
@@ -77,7 +85,7 @@ class LeastSquares(GANLoss):
     def d_loss(self, real_out, fake_out):  # 1/2 E(D(x)-1)^2 + 1/2 E D(G(z))^2
         return 0.5 * ((real_out - 1) ** 2).mean() + 0.5 * (fake_out**2).mean()
 
-    def g_loss(self, fake_out):  # 1/2 E(D(G(z))-1)^2
+    def g_loss(self, fake_out, real_out=None):  # 1/2 E(D(G(z))-1)^2
         return 0.5 * ((fake_out - 1) ** 2).mean()
 
 
@@ -88,7 +96,7 @@ class Hinge(GANLoss):
     def d_loss(self, real_out, fake_out):  # E relu(1 - D(x)) + E relu(1 + D(G(z)))
         return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
 
-    def g_loss(self, fake_out):  # -E D(G(z))
+    def g_loss(self, fake_out, real_out=None):  # -E D(G(z))
         return -fake_out.mean()
 
 
@@ -102,7 +110,7 @@ class Wasserstein(GANLoss):
     def d_loss(self, real_out, fake_out):  # E D(G(z)) - E D(x)
         return fake_out.mean() - real_out.mean()
 
-    def g_loss(self, fake_out):  # -E D(G(z))
+    def g_loss(self, fake_out, real_out=None):  # -E D(G(z))
         return -fake_out.mean()
 
 
@@ -113,6 +121,106 @@ class WassersteinGP(Wasserstein):
     def __init__(self, gp_weight: float = 10.0):
         self.clip = None
         self.gp_weight = gp_weight
+
+
+# --- relativistic losses: D judges whether real data is more realistic than fake ------------
+
+
+class Relativistic(GANLoss):
+    """Base of the relativistic losses: ``critic(a, b)`` is small when a looks more real than b.
+
+    D minimises ``critic(real, fake)``, G minimises ``critic(fake, real)`` (the roles swapped, as in
+    Jolicoeur-Martineau's code), so G's loss needs D's outputs on a real batch. Minibatch means
+    ("averaged" losses) stay in the graph: D's gradient flows through both terms. C is the
+    raw output (a logit); the loss is on the pair, so there is no probability or equilibrium D.
+    """
+
+    probabilistic, equilibrium = False, None
+    g_uses_real = True
+
+    def critic(self, a: Tensor, b: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def d_loss(self, real_out, fake_out):
+        return self.critic(real_out, fake_out)
+
+    def g_loss(self, fake_out, real_out=None):
+        if real_out is None:
+            raise ValueError(
+                f"{type(self).__name__}.g_loss needs D's outputs on real data (real_out): a relativistic "
+                "G loss compares C(x_f) with C(x_r), so each G update must also draw a real batch"
+            )
+        return self.critic(fake_out, real_out)
+
+
+@LOSSES.register("rsgan")
+class RSGAN(Relativistic):
+    """Jolicoeur-Martineau 2019 relativistic standard GAN (RSGAN): BCE on paired C(x_r) - C(x_f).
+
+    "The relativistic discriminator: a key element missing from standard GAN" (ICLR 2019,
+    arXiv:1807.00734).
+    L_D = E softplus(-(C(x_r) - C(x_f))), L_G = E softplus(-(C(x_f) - C(x_r))), the i-th real paired
+    with the i-th fake (equal batch sizes), as ``BCE_stable(y_pred - y_pred_fake, 1)`` in
+    AlexiaJM/RelativisticGAN. Both equal log 2 when C(x_r) = C(x_f).
+    """
+
+    def critic(self, a, b):  # E softplus(-(C(a_i) - C(b_i)))
+        return F.softplus(b - a).mean()
+
+
+@LOSSES.register("rpgan")
+class RpGAN(RSGAN):
+    """Huang et al. 2024 R3GAN's relativistic pairing GAN (RpGAN): softplus of paired C(x_f) - C(x_r).
+
+    "The GAN is dead; long live the GAN! A Modern GAN Baseline" (NeurIPS 2024, arXiv:2501.05441).
+    L_D = E softplus(-(C(x_r) - C(x_f))), L_G = E softplus(-(C(x_f) - C(x_r))), the i-th real paired
+    with the i-th fake, as in brownvc/R3GAN (softplus(-RelativisticLogits), margin 0). The same math
+    as rsgan, registered apart so a run names the R3GAN recipe. R3GAN adds
+    gamma/2 (||grad C(x_r)||^2 + ||grad C(x_f)||^2) to L_D: here r1 = r2 = gamma (r1_penalty and
+    r2_penalty already carry the 1/2).
+    """
+
+
+@LOSSES.register("rasgan")
+class RaSGAN(Relativistic):
+    """Jolicoeur-Martineau 2019 relativistic average GAN (RaSGAN): BCE against the other batch's mean.
+
+    arXiv:1807.00734; formulas as in AlexiaJM/RelativisticGAN (code/GAN_losses_iter.py).
+    L_D = 1/2 [E softplus(-(C(x_r) - E C(x_f))) + E softplus(C(x_f) - E C(x_r))], L_G the same with
+    real and fake swapped. The 1/2 is AlexiaJM/RelativisticGAN's (``(BCE(..., 1) + BCE(..., 0))/2``);
+    the paper writes the sum. At C(x_r) = C(x_f) both equal log 2.
+    """
+
+    def critic(self, a, b):
+        return 0.5 * (F.softplus(-(a - b.mean())).mean() + F.softplus(b - a.mean()).mean())
+
+
+@LOSSES.register("ralsgan")
+class RaLSGAN(Relativistic):
+    """Jolicoeur-Martineau 2019 relativistic average LSGAN (RaLSGAN): C minus the other mean, targets +-1.
+
+    arXiv:1807.00734; formulas as in AlexiaJM/RelativisticGAN (code/GAN_losses_iter.py).
+    L_D = 1/2 [E (C(x_r) - E C(x_f) - 1)^2 + E (C(x_f) - E C(x_r) + 1)^2], L_G the same with real and
+    fake swapped. The 1/2 is AlexiaJM/RelativisticGAN's (loss_D == 7: ``(... + ...)/2``); the paper
+    writes the sum. At C(x_r) = C(x_f) both equal 1 (the sum convention would give 2).
+    """
+
+    def critic(self, a, b):
+        return 0.5 * (((a - b.mean() - 1) ** 2).mean() + ((b - a.mean() + 1) ** 2).mean())
+
+
+@LOSSES.register("rahinge")
+class RaHinge(Relativistic):
+    """Jolicoeur-Martineau 2019 relativistic average hinge (RaHingeGAN): hinge on C minus the other mean.
+
+    arXiv:1807.00734; formulas as in AlexiaJM/RelativisticGAN (code/GAN_losses_iter.py).
+    L_D = 1/2 [E relu(1 - (C(x_r) - E C(x_f))) + E relu(1 + (C(x_f) - E C(x_r)))], L_G the same with
+    real and fake swapped. The 1/2 is AlexiaJM/RelativisticGAN's (loss_D == 8); note that the hinge
+    loss above has no 1/2. At C(x_r) = C(x_f) both equal 1.
+    """
+
+    def critic(self, a, b):
+        return 0.5 * (F.relu(1 - (a - b.mean())).mean() + F.relu(1 + (b - a.mean())).mean())
 
 
 def make_loss(name: str, *, clip: float = 0.01, gp_weight: float = 10.0) -> GANLoss:

@@ -75,8 +75,10 @@ MODELS: Registry = Registry("model")
 LOSSES: Registry = Registry("loss")
 DATASETS: Registry = Registry("dataset")
 METRICS: Registry = Registry("metric")
+#: presets of TrialConfig parameters (``variants.Variant``), named by the ``variant`` key
+VARIANTS: Registry = Registry("variant")
 
-REGISTRIES = {"models": MODELS, "losses": LOSSES, "datasets": DATASETS, "metrics": METRICS}
+REGISTRIES = {"models": MODELS, "losses": LOSSES, "datasets": DATASETS, "metrics": METRICS, "variants": VARIANTS}
 
 
 _loading = False
@@ -88,4 +90,7 @@ def load_all() -> None:
     if _loading:
         return
     _loading = True
-    from ganbench import datasets, losses, metrics, models  # noqa: F401
+    from ganbench import datasets, losses, metrics, models, variants  # noqa: F401
+
+    for preset in variants.PRESETS:  # plain data: variants.py imports nothing of ganbench, so no cycle
+        VARIANTS.add(preset.name, preset, preset.summary())

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import functools
 import hashlib
 import itertools
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 
-from ganbench.config import MODEL_CONFIG, TUNABLE_KEYS, Float, Int, Seed, Target, TrialConfig, brief
+from ganbench.config import MODEL_CONFIG, TUNABLE_KEYS, Float, Int, Seed, Target, TrialConfig, brief, same_value
 from ganbench.errors import UserError
+from ganbench.registry import VARIANTS
 from ganbench.search.schema import Search, to_trial_params
 
 GRID_AXES = ("model", "loss", "d_steps_per_g_step", "dataset")
@@ -101,11 +104,71 @@ class Suite(BaseModel):
         return " ".join(f"{axis}={cell[axis]}" for axis in self.axes())
 
     def config(self, cell: dict[str, Any], seed: int, sampled: dict[str, Any] | None = None) -> TrialConfig:
-        """The trial of ``cell`` at ``seed``, with searched values (``sampled``) on top of ``params``."""
-        params = dict(self.params)
+        """The trial of ``cell`` at ``seed``: ``params`` < the cell's variant preset < ``cell`` < searched values
+        (``sampled``). A cell or searched value that disagrees with the preset is an error naming both
+        (TrialConfig's, here; ``validate_suite`` reports it first, pointing at the suite key)."""
+        merged = self.merge(cell, sampled)
+        return TrialConfig(**{**merged.values, **self.budget.model_dump(), "target": self.target}, seed=seed)
+
+    def merge(self, cell: dict[str, Any], sampled: dict[str, Any] | None = None,
+              params: dict[str, Any] | None = None) -> Merged:
+        """The trial keys of ``cell`` (with ``sampled``), where each comes from, and what disagrees with its preset.
+
+        Layers, lowest first: ``params`` (suite-wide defaults), the preset named by ``variant`` (whichever layer
+        sets it), the cell's grid values, the searched values. A preset overrides ``params``, except when
+        ``variant`` itself is in ``params``: then ``params`` states the preset's values as explicitly as a cell
+        does. An explicit value that differs from the preset is a ``Disagreement``; in ``values`` the explicit
+        value stands (TrialConfig refuses it), and ``agreed()`` puts the preset's back (to check the rest).
+        A preset's tied keys (r3gan's r1 = r2 = gamma) take the one explicit value of the group, if any.
+        """
+        params = dict(self.params) if params is None else params
+        sampled = sampled or {}
+        layers = [("params", params), ("grid", dict(cell))]
+        variant, variant_layer = None, None
+        for name, layer in layers + [("search", sampled)]:
+            if "variant" in layer:
+                variant, variant_layer = layer["variant"], name
+        preset = VARIANTS.get(variant) if isinstance(variant, str) and variant in VARIANTS else None
+        values, sources = dict(params), dict.fromkeys(params, "params")
+        if preset is not None:
+            values.update(preset.parameters)
+            sources.update(dict.fromkeys(preset.parameters, "preset"))
+            if variant_layer == "params":  # stated together with the variant: explicit, checked below
+                values.update(params)
+                sources.update(dict.fromkeys(params, "params"))
+        values.update(cell)
+        sources.update(dict.fromkeys(cell, "grid"))
         if sampled:
-            params.update(to_trial_params(sampled, tuple(params.get("betas", TrialConfig.model_fields["betas"].default))))
-        return TrialConfig(**{**params, **self.budget.model_dump(), "target": self.target, **cell}, seed=seed)
+            base = values.get("betas")  # beta1 or beta2 alone keeps the other of the betas merged so far
+            default = TrialConfig.model_fields["betas"].default
+            base = tuple(base) if isinstance(base, (list, tuple)) and len(base) == 2 else default
+            searched = to_trial_params(sampled, base)
+            values.update(searched)
+            sources.update(dict.fromkeys(searched, "search"))
+            layers.append(("search", searched))
+        merged = Merged(values, sources, variant, variant_layer, preset)
+        if preset is None:
+            return merged
+        explicit = [(name, layer) for name, layer in layers if name != "params" or variant_layer == "params"]
+        for group in preset.tied:
+            given = [(name, key, layer[key]) for name, layer in explicit for key in group if key in layer]
+            if not given:
+                continue
+            for key in group:  # the group follows the explicit value of highest precedence
+                if not any(key == k for _, k, _ in given):
+                    values[key] = given[-1][2]
+                    sources[key] = given[-1][0]
+            first = given[0]
+            for other in given[1:]:
+                if not same_value(_as_field(other[1], other[2]), _as_field(first[1], first[2])):
+                    merged.disagreements.append(Disagreement(other[0], other[1], other[2], preset, tied_with=first))
+        for key, value in preset.parameters.items():
+            if preset.tied_group(key):
+                continue
+            for name, layer in explicit:
+                if key in layer and not same_value(_as_field(key, layer[key]), value):
+                    merged.disagreements.append(Disagreement(name, key, layer[key], preset))
+        return merged
 
     def suite_hash(self) -> str:
         dump = self.model_dump(mode="json")
@@ -113,6 +176,70 @@ class Suite(BaseModel):
             dump.pop("execution")
         blob = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """An explicit suite value (``layer``: params, grid or search) that differs from the cell's preset."""
+
+    layer: str
+    key: str
+    value: Any
+    preset: Any  # variants.Variant
+    #: for a tied key: (layer, key, value) of the earlier explicit value of its group it differs from
+    tied_with: tuple[str, str, Any] | None = None
+
+    def describe(self, where: str, tied_where: str = "") -> str:
+        """The message, given where the value (and, for a tied key, the other value) was set."""
+        name = self.preset.name
+        if self.tied_with is not None:
+            group = " and ".join(self.preset.tied_group(self.key))
+            return (f"{where} = {brief(self.value)} disagrees with {tied_where} = {brief(self.tied_with[2])}: "
+                    f"variant {name!r} ties {group} (set one; the other follows)")
+        preset_value = brief(self.preset.parameters[self.key])
+        return f"{where} = {brief(self.value)} disagrees with variant {name!r} ({self.key}: {preset_value})"
+
+
+@dataclass
+class Merged:
+    """A cell's trial keys (``Suite.merge``): values, the layer each came from (params, preset, grid, search)."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+    variant: Any = None
+    variant_layer: str | None = None
+    preset: Any = None
+    disagreements: list[Disagreement] = field(default_factory=list)
+
+    def agreed(self) -> dict[str, Any]:
+        """``values`` with the preset's value back wherever an explicit one disagreed (the rest still checked)."""
+        values = dict(self.values)
+        for d in self.disagreements:
+            if d.tied_with is not None:
+                values[d.key] = d.tied_with[2]
+            else:
+                values[d.key] = self.preset.parameters[d.key]
+        return values
+
+
+@functools.lru_cache(maxsize=None)
+def _field_adapter(key: str) -> TypeAdapter | None:
+    info = TrialConfig.model_fields.get(key)
+    if info is None:
+        return None
+    return TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+
+
+def _as_field(key: str, value: Any) -> Any:
+    """``value`` as TrialConfig would hold it (e.g. [0, 0.99] -> (0.0, 0.99), "1e-3" -> 0.001), or as it is
+    when TrialConfig would refuse it (the comparison with a preset then says they differ)."""
+    adapter = _field_adapter(key)
+    if adapter is None:
+        return value
+    try:
+        return adapter.validate_python(value)
+    except (ValidationError, TypeError, ValueError):
+        return value
 
 
 # --- loading -------------------------------------------------------------------------
@@ -472,18 +599,52 @@ def _check_search_values(suite: Suite) -> list[str]:
     if suite.search is None:
         return []
     problems = []
-    cell = suite.cells()[0]
-    for key, param in suite.search.space.items():
-        for value in param.extremes():
-            try:
-                suite.config(cell, suite.search.seed, {key: value})
-            except ValidationError as err:
-                for e in err.errors():
-                    where = _loc(e["loc"])  # e.g. betas[0] for beta1
-                    where = f"{where}: " if where and where != key else ""
-                    problems.append(f"search.space.{key}: value {brief(value)} is invalid: "
-                                    f"{where}{_describe({**e, 'loc': ()}, TrialConfig)}")
+    cells = suite.cells()
+    # every cell's preset against every range end (cheap: no config is built); the configs themselves are
+    # built for the first cell of each variant (a preset changes which values are valid, e.g. consensus and k)
+    first_of_variant: dict[Any, dict[str, Any]] = {}
+    for cell in cells:
+        first_of_variant.setdefault(_freeze(cell.get("variant")), cell)
+        for key, param in suite.search.space.items():
+            for value in param.extremes():
+                for d in suite.merge(cell, {key: value}).disagreements:
+                    text = _disagreement(suite, cell, d, searched=key)
+                    if key == "variant":  # the searched variant disagrees with a value of the cell
+                        text = f"search.space.variant: value {brief(value)}: {text}"
+                    problems.append(text)
+    if problems:
+        return problems
+    for cell in first_of_variant.values():
+        label = "" if cell is cells[0] else f" (cell {suite.cell_label(cell)})"
+        for key, param in suite.search.space.items():
+            for value in param.extremes():
+                try:
+                    suite.config(cell, suite.search.seed, {key: value})
+                except ValidationError as err:
+                    for e in err.errors():
+                        where = _loc(e["loc"])  # e.g. betas[0] for beta1
+                        where = f"{where}: " if where and where != key else ""
+                        problems.append(f"search.space.{key}: value {brief(value)} is invalid{label}: "
+                                        f"{where}{_describe({**e, 'loc': ()}, TrialConfig)}")
     return problems
+
+
+def _where(suite: Suite, cell: dict[str, Any], layer: str | None, key: str) -> str:
+    """The suite key a cell's value of ``key`` came from: ``grid.key[i]``, ``params.key`` or ``search.space.key``."""
+    if layer == "grid":
+        return f"grid.{key}[{_position(suite.grid[key], cell[key])}]"
+    return f"search.space.{key}" if layer == "search" else f"params.{key}"
+
+
+def _disagreement(suite: Suite, cell: dict[str, Any], d: Disagreement, searched: str = "") -> str:
+    """A Disagreement as a problem line; ``searched``: the search space key a searched value was drawn for."""
+    def where(layer: str, key: str) -> str:
+        if layer != "search":
+            return _where(suite, cell, layer, key)
+        return f"search.space.{searched} ({key})" if searched and searched != key else f"search.space.{key}"
+
+    tied_where = where(d.tied_with[0], d.tied_with[1]) if d.tied_with else ""
+    return d.describe(where(d.layer, d.key), tied_where)
 
 
 def _check_trials(suite: Suite) -> list[str]:
@@ -499,21 +660,27 @@ def _check_trials(suite: Suite) -> list[str]:
     made: dict[str, dict[str, Any]] = {}
     for values in itertools.product(*(suite.grid[a] for a in axes)):
         cell = dict(zip(axes, values))
+        merged = suite.merge(cell, params=params)  # the one merge Suite.config makes: params < preset < cell
+        for d in merged.disagreements:
+            problems.append(_disagreement(suite, cell, d))
         try:
-            cfg = TrialConfig(**params, **suite.budget.model_dump(), **cell, seed=suite.seeds[0])
+            cfg = TrialConfig(**merged.agreed(), **suite.budget.model_dump(), seed=suite.seeds[0])
         except ValidationError as err:
             for e in err.errors():
                 if not e["loc"]:  # a rule across keys (e.g. compile with a gradient penalty)
                     problems.append(f"cell {suite.cell_label(cell)}: {_describe(e, TrialConfig)}")
                     continue
                 key = e["loc"][0]
-                if key in cell:
-                    where = f"grid.{key}[{_position(suite.grid[key], cell[key])}]"
-                elif key in ("steps", "eval_every"):
+                source = merged.sources.get(key)
+                if key in ("steps", "eval_every"):
                     where = f"budget.{key}"
+                elif source == "preset":  # a preset's value: the error points at the variant that set it
+                    where = f"{_where(suite, cell, merged.variant_layer, 'variant')} ({merged.variant!r} sets {key})"
                 else:
-                    where = f"params.{key}"
+                    where = _where(suite, cell, source or "params", key)
                 problems.append(_describe({**e, "loc": e["loc"][1:]}, TrialConfig, prefix=where))
+            continue
+        if merged.disagreements:
             continue
         same = made.setdefault(cfg.config_hash(), cell)
         if same is not cell:  # e.g. lr_g: [0.001, "1e-3"]

@@ -35,12 +35,12 @@ def test_model_that_cannot_take_the_data_is_refused_before_running():
     assert "model 'dirac' with dataset 'ring8'" in msg and "1-D" in msg
 
 
-@pytest.mark.parametrize("option, value", [("d_norm", "spectral"), ("conditional", True), ("d_projection", True),
+@pytest.mark.parametrize("option, value", [("conditional", True), ("d_projection", True),
                                            ("cycle_weight", 5.0), ("identity_weight", 0.5)])
 def test_an_option_the_model_ignores_is_refused_naming_it_and_what_the_model_uses(option, value):
     msg = error(with_(params={"batch_size": 16, option: value}))
     assert f"model 'mlp' does not use {option}={value!r}" in msg
-    assert "the options it uses: hidden, depth, d_maxout, d_dropout" in msg
+    assert "the options it uses: hidden, depth, d_maxout, d_dropout, d_norm" in msg
 
 
 def test_an_option_the_model_honours_is_accepted():
@@ -50,8 +50,8 @@ def test_an_option_the_model_honours_is_accepted():
 
 def test_a_searched_option_the_model_ignores_is_refused():
     search = {"n_trials": 2, "objective": {"metric": "reverse_kl"},
-              "space": {"d_norm": {"type": "categorical", "choices": ["none", "spectral"]}}}
-    assert "does not use d_norm='spectral'" in error(with_(search=search))
+              "space": {"conditional": {"type": "categorical", "choices": [False, True]}}}
+    assert "does not use conditional=True" in error(with_(search=search))
 
 
 def test_stacking_is_checked_before_running():

@@ -23,6 +23,15 @@ def ring8() -> ModeMixture:
     return ModeMixture(centers, 0.02, "Unrolled GAN ring: 8 modes, radius 2, std 0.02")
 
 
+@DATASETS.register("pacgan_ring")
+def pacgan_ring() -> ModeMixture:
+    """8 Gaussians on the unit circle, std 0.01 (PacGAN's ring, Lin et al. 2018)."""
+    # arange(8) * 2pi/8: 8 distinct angles (linspace(0, 2pi, 8) would repeat angle 0 as 2pi and give 7 modes)
+    angles = torch.arange(8, dtype=torch.float32) * (2 * math.pi / 8)
+    centers = torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+    return ModeMixture(centers, 0.01, "PacGAN ring: 8 modes, radius 1, std 0.01")
+
+
 @DATASETS.register("grid25")
 def grid25() -> ModeMixture:
     """25 Gaussians at {-4,-2,0,2,4}^2, std 0.05 (VEEGAN / PacGAN grid)."""

@@ -18,7 +18,7 @@ def discriminator_metrics(loss: GANLoss, real_out: Tensor, fake_out: Tensor) -> 
         "d_real_mean": float(d_real.mean()),
         "d_fake_mean": float(d_fake.mean()),
         "d_loss": float(loss.d_loss(real_out, fake_out)),
-        "g_loss": float(loss.g_loss(fake_out)),
+        "g_loss": float(loss.g_loss(fake_out, real_out)),
         "equilibrium_gap": math.nan,
         "value": math.nan,
     }

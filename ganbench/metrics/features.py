@@ -265,7 +265,8 @@ def _load_cached(path: Path, dataset) -> tuple[FeatureNet, float] | None:
         return None
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        net = FeatureNet(int(dataset.train_images.shape[1]), dataset.n_classes)
+        with torch.random.fork_rng(devices=[]):  # the throw-away init must not move the caller's RNG
+            net = FeatureNet(int(dataset.train_images.shape[1]), dataset.n_classes)  # (training does not either)
         net.load_state_dict(blob["state_dict"])
         return _freeze(net), float(blob["test_accuracy"])
     except Exception:  # a truncated, corrupt or foreign file: train again and overwrite it

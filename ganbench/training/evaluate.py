@@ -11,7 +11,7 @@ from ganbench.datasets.toy import Dirac
 from ganbench.metrics.convergence import discriminator_metrics
 from ganbench.metrics.modes import mode_metrics
 from ganbench.training.cycle import evaluate_cycle
-from ganbench.training.updates import conditioned, draw_real
+from ganbench.training.updates import conditioned, draw_real, draw_z, pack
 
 if TYPE_CHECKING:
     from ganbench.config import TrialConfig
@@ -47,11 +47,15 @@ def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> tuple[dict
     if gan.is_cycle:
         return evaluate_cycle(gan, cfg, rng)
     n = cfg.eval_samples
-    z = torch.randn(n, cfg.z_dim, generator=rng).to(gan.device)
+    z = draw_z(n, cfg.z_dim, rng, cfg.z_dist).to(gan.device)
     y_fake = balanced_labels(gan, n)
     fake = conditioned(gan.G, y_fake)(z)
     real, y_real = draw_real(gan, n, rng)
-    metrics = discriminator_metrics(gan.loss, conditioned(gan.D, y_real)(real), conditioned(gan.D, y_fake)(fake))
+    # D reads packed rows (PacGAN): its readings are over n // pac rows of pac samples each
+    rows, dims = n // cfg.pac * cfg.pac, len(gan.data.shape)
+    d_real = conditioned(gan.D, y_real)(pack(real[:rows], cfg.pac, dims))
+    d_fake = conditioned(gan.D, y_fake)(pack(fake[:rows], cfg.pac, dims))
+    metrics = discriminator_metrics(gan.loss, d_real, d_fake)
     if isinstance(gan.data, ModeMixture):
         metrics.update(mode_metrics(fake, gan.data.centers.to(gan.device), gan.data.std, cfg.mode_min_count))
     if isinstance(gan.data, Dirac):

@@ -12,12 +12,14 @@ from torch import nn
 from ganbench.config import TrialConfig
 from ganbench.datasets import Dataset
 from ganbench.losses import GANLoss, make_loss
+from ganbench.models.layers import dcgan_init
 from ganbench.registry import DATASETS, MODELS
 from ganbench.results import Status
 from ganbench.training.accel import configure_backends, prepare_modules, retain_freed_memory
 
 #: TrialConfig keys a model factory may take as keyword arguments (its signature says which it uses)
-MODEL_OPTIONS = ("hidden", "depth", "d_maxout", "d_dropout", "d_norm", "d_projection", "conditional")
+MODEL_OPTIONS = ("hidden", "depth", "d_maxout", "d_dropout", "d_norm", "d_projection", "conditional",
+                 "g_hidden", "g_depth", "d_hidden", "d_depth", "g_norm")
 #: options of CycleGAN's G step, meaningless for any other model
 CYCLE_OPTIONS = ("cycle_weight", "identity_weight")
 
@@ -52,6 +54,8 @@ class GAN:
     evaluator: Any = None
     #: bf16 autocast around forward passes
     amp: bool = False
+    #: the current iteration of Algorithm 1 (set by the loop; instance noise decays with it)
+    step: int = 0
 
     @property
     def n_classes(self) -> int:
@@ -83,6 +87,18 @@ def unused_options(cfg: TrialConfig, is_cycle: bool) -> list[str]:
             if name not in used and getattr(cfg, name) != fields[name].default]
 
 
+def variant_problems(cfg: TrialConfig, is_cycle: bool, conditional: bool) -> list[str]:
+    """Variants of Algorithm 1 a model family cannot take (named, never dropped)."""
+    checks = [
+        (cfg.pac > 1 and (is_cycle or conditional), f"pac={cfg.pac} (packing takes unconditional one-domain models)"),
+        (cfg.unroll_steps > 0 and (is_cycle or conditional),
+         f"unroll_steps={cfg.unroll_steps} (the look-ahead D takes unconditional one-domain models)"),
+        (cfg.instance_noise > 0 and is_cycle, f"instance_noise={cfg.instance_noise} (not for CycleGAN)"),
+        (cfg.updates != "alternating" and is_cycle, f"updates={cfg.updates!r} (CycleGAN alternates)"),
+    ]
+    return [what for flag, what in checks if flag]
+
+
 def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
     """G and D of the trial's model for its data (also used to check a suite before it runs).
 
@@ -94,6 +110,12 @@ def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
     kwargs = {name: getattr(cfg, name) for name in model_options(cfg.model)}
     kwargs.update({name: value for name, value in derived.items() if name in accepted})
     models = factory(data.shape, cfg.z_dim, **kwargs)
+    if cfg.pac > 1:  # PacGAN: D reads m samples concatenated on the first feature axis; its width is not rescaled
+        packed = (cfg.pac * data.shape[0], *data.shape[1:])
+        models = (models[0], factory(packed, cfg.z_dim, **kwargs)[1])
+    if cfg.init == "normal_0.02":
+        for net in models:
+            dcgan_init(net)
     is_cycle = getattr(models[0], "is_cycle", False)
     two_domains = hasattr(data, "sample_pair")
     if is_cycle != two_domains:
@@ -102,6 +124,9 @@ def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
             else f"model {cfg.model!r} translates between two domains: use a two-domain dataset such as "
             "digits_invert or digits_rotate (bench.py list datasets)"
         )
+    refused = variant_problems(cfg, is_cycle, conditional=bool(getattr(models[0], "n_classes", 0)))
+    if refused:
+        raise ValueError(f"model {cfg.model!r} cannot train with {'; '.join(refused)}")
     unused = unused_options(cfg, is_cycle)
     if unused:
         used = ", ".join(model_options(cfg.model) + (CYCLE_OPTIONS if is_cycle else ())) or "none"

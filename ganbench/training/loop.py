@@ -10,6 +10,7 @@ caller (the sweep, a test, a notebook) watches evaluations through ``on_eval``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Callable, Optional, Protocol, Sequence
@@ -17,6 +18,7 @@ from typing import Callable, Optional, Protocol, Sequence
 import numpy as np
 import torch
 from torch import Tensor
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganbench.config import TrialConfig
 from ganbench.metrics import metric
@@ -28,6 +30,7 @@ from ganbench.training.cycle import cycle_d_update, cycle_g_update
 from ganbench.training.evaluate import evaluate
 from ganbench.training.gan import GAN, TrainResult, build
 from ganbench.training.pictures import trial_pictures
+from ganbench.training.simultaneous import joint_update
 from ganbench.training.updates import StackedStreams, Stream, Update, d_update, g_update
 
 #: generated points kept per evaluation for pictures of toy data (mode collapse as it happens)
@@ -58,20 +61,31 @@ class Trainer(Protocol):
     def row_extras(self) -> dict[str, float]:
         """Columns every trial of this trainer adds to its row."""
 
+    def after_g_update(self) -> None:
+        """Called after every G update (an EMA of G follows it)."""
+
 
 class Solo:
-    """One trial: its GAN and its training stream."""
+    """One trial: its GAN, its training stream and, with ``g_ema``, the moving average of G it evaluates."""
 
     def __init__(self, cfg: TrialConfig):
         self.cfgs = [cfg]
         self.gan = build(cfg)
         # Separate streams: training draws never depend on how often we evaluate.
-        self.stream = Stream(self.gan.device, cfg.seed)
+        self.stream = Stream(self.gan.device, cfg.seed, cfg.z_dist)
         self.active = torch.ones(1, dtype=torch.bool, device=self.gan.device)
         self.gan.G.train(), self.gan.D.train()
+        self.ema, self.evaluated = None, self.gan
+        if cfg.g_ema:
+            self.ema = AveragedModel(self.gan.G, multi_avg_fn=get_ema_multi_avg_fn(cfg.g_ema), use_buffers=True)
+            self.evaluated = dataclasses.replace(self.gan, G=self.ema.module)  # evaluation and pictures read the EMA
+
+    def after_g_update(self) -> None:
+        if self.ema is not None:
+            self.ema.update_parameters(self.gan.G)
 
     def trial(self, i: int) -> GAN:
-        return self.gan
+        return self.evaluated
 
     def grad_norms(self) -> tuple[Tensor, Tensor]:
         # an update differentiates only its own optimizer's parameters: D's gradients are still its last update's
@@ -87,14 +101,30 @@ def updates_for(gan: GAN) -> tuple[Update, Update]:
 
 
 def iteration(trainer: Trainer) -> tuple[Tensor, Tensor]:
-    """One iteration of Algorithm 1: k D updates, then m G updates; the last losses of each."""
+    """One iteration of Algorithm 1: k D updates, then m G updates (or one joint step, with
+    ``updates: simultaneous``); the last losses of each."""
     cfg = trainer.cfgs[0]
+    if cfg.updates == "simultaneous":
+        d_loss, g_loss = joint_update(trainer.gan, cfg, trainer.stream)
+        trainer.after_g_update()
+        return d_loss, g_loss
     update_d, update_g = updates_for(trainer.gan)
     for _ in range(cfg.d_steps_per_g_step):
         d_loss = update_d(trainer.gan, cfg, trainer.stream)
     for _ in range(cfg.g_steps_per_d_step):
         g_loss = update_g(trainer.gan, cfg, trainer.stream)
+        trainer.after_g_update()
     return d_loss, g_loss
+
+
+def samples_per_iteration(cfg: TrialConfig, loss) -> int:
+    """Examples drawn per iteration: a D update draws a batch, a G update draws one (two for a
+    relativistic loss, which compares with a real batch) plus one per look-ahead step of an
+    unrolled D; a packed batch holds ``pac`` examples per row."""
+    if cfg.updates == "simultaneous":
+        return cfg.batch_size * cfg.pac
+    per_g = 1 + int(loss.g_uses_real) + cfg.unroll_steps
+    return cfg.batch_size * cfg.pac * (cfg.d_steps_per_g_step + cfg.g_steps_per_d_step * per_g)
 
 
 def train(cfg: TrialConfig, on_eval: EvalCallback | None = None, profiler=None) -> TrainResult:
@@ -125,6 +155,7 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
     eval_time, step = 0.0, 0
 
     for step in range(1, c0.steps + 1):
+        trainer.gan.step = step
         d_loss, g_loss = iteration(trainer)
         # Accumulated on the device and read only at evaluation (no host sync per step); a stacked
         # trial whose loss is not finite stops being updated from the next iteration on.
@@ -167,7 +198,7 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
     shared = dict(
         # loop iterations per second of training: with M stacked trials, each advances all M by one step
         steps_per_s=step / train_time,
-        samples_per_s=step * c0.batch_size * (c0.d_steps_per_g_step + c0.g_steps_per_d_step) / train_time,
+        samples_per_s=step * samples_per_iteration(c0, trainer.gan.loss) / train_time,
         peak_mem_mb=peak_memory_mb(device),
         wall_s=wall,
         eval_frac=eval_time / wall,
@@ -188,6 +219,8 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
             out.update(speed)
             pictures = trial_pictures(gan, cfg)
         info = {f"image_eval.{key}": value for key, value in gan.evaluator.meta.items()} if gan.evaluator else {}
+        if cfg.g_ema:
+            info["evaluated"] = "ema"  # the metrics and pictures are of the EMA generator
         results.append(TrainResult(final[i], out, curves[i], snapshots[i], steps_done[i], messages[i], pictures, info))
     return results
 
@@ -195,8 +228,8 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
 def iteration_flops(cfg: TrialConfig) -> int | None:
     """Matmul/conv FLOPs of one iteration of Algorithm 1 for a trial of ``cfg`` (forward and backward),
     counted on one real iteration of this loop on a fresh, uncompiled build; None where the counter
-    cannot follow it (a double-backward penalty: wgan-gp, R1, R2)."""
-    if cfg.loss == "wgan-gp" or cfg.r1 or cfg.r2:
+    cannot follow it (a double backward: wgan-gp, R1, R2, unrolled D, consensus)."""
+    if cfg.loss == "wgan-gp" or cfg.r1 or cfg.r2 or cfg.unroll_steps or cfg.consensus:
         return None
 
     def prepare():

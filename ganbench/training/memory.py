@@ -190,7 +190,8 @@ def estimate_memory(cfg: TrialConfig, data: Dataset,
             g_fn = (lambda z: G(z, torch.zeros(len(z), dtype=torch.long, device="meta"))) if n_classes else G
             d_fn = (lambda x: D(x, torch.zeros(len(x), dtype=torch.long, device="meta"))) if n_classes else D
             g_per, g_fixed = per_sample_bytes([G], g_fn, lambda k: [_meta(k, cfg.z_dim)])
-            d_per, d_fixed = per_sample_bytes([D], d_fn, lambda k: [_meta(k, *data.shape)])
+            packed = (cfg.pac * data.shape[0], *data.shape[1:])  # PacGAN: D reads rows of pac samples
+            d_per, d_fixed = per_sample_bytes([D], d_fn, lambda k: [_meta(k, *packed)])
             in_train = in_eval = 2 * sample_bytes + cfg.z_dim * 4 + (2 * 8 if n_classes else 0)  # real, fake, z, labels
     except (RuntimeError, NotImplementedError, TypeError) as err:
         raise ValueError(f"a forward pass on one sample of shape {tuple(data.shape)} fails: {err}") from err
@@ -199,13 +200,15 @@ def estimate_memory(cfg: TrialConfig, data: Dataset,
 
     # training: a G update runs each CycleGAN translator twice (translate, cycle), three times with the identity loss
     passes = (3 if cfg.identity_weight else 2) if cycle else 1
-    n = cfg.batch_size
-    forward_g, forward_d = passes * (g_fixed + n * g_per), d_fixed + n * d_per
+    n = cfg.batch_size  # D's rows; G makes pac samples per row
+    forward_g, forward_d = passes * (g_fixed + n * cfg.pac * g_per), d_fixed + n * d_per
     penalty = cfg.loss == "wgan-gp" or cfg.r1 > 0 or cfg.r2 > 0
-    train = (ACTIVATION_FACTOR * (forward_g + forward_d) + (PENALTY_FACTOR * forward_d if penalty else 0), n * in_train)
+    look_ahead = 1 + cfg.unroll_steps  # an unrolled G update keeps each look-ahead D step's graph
+    train = (ACTIVATION_FACTOR * look_ahead * (forward_g + forward_d) + (PENALTY_FACTOR * forward_d if penalty else 0),
+             n * cfg.pac * in_train)
     # evaluation: G and D once on eval_samples (CycleGAN: at most its held-out domain-A images)
     n_eval = min(cfg.eval_samples, len(data.test_a)) if cycle else cfg.eval_samples
-    evaluation = (EVAL_FACTOR * (g_fixed + n_eval * g_per + d_fixed + n_eval * d_per), n_eval * in_eval)
+    evaluation = (EVAL_FACTOR * (g_fixed + n_eval * g_per + d_fixed + n_eval // cfg.pac * d_per), n_eval * in_eval)
     phase, batch, (activations, inputs) = max(
         [("training", n, train), ("evaluation", n_eval, evaluation)], key=lambda item: sum(item[2]))
     params_g, params_d = nbytes(G), nbytes(D)

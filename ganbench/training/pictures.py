@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ganbench.datasets import ImageDataset
-from ganbench.training.updates import conditioned
+from ganbench.training.updates import conditioned, draw_z
 
 if TYPE_CHECKING:
     from ganbench.config import TrialConfig
@@ -49,10 +49,10 @@ def trial_pictures(gan: "GAN", cfg: "TrialConfig") -> dict[str, np.ndarray]:
     if gan.n_classes:
         classes = min(gan.n_classes, 10)
         y = torch.arange(classes).repeat_interleave(GRID_COLUMNS).to(gan.device)
-        z = torch.randn(len(y), cfg.z_dim, generator=rng).to(gan.device)
+        z = draw_z(len(y), cfg.z_dim, rng, cfg.z_dist).to(gan.device)
         return {"samples": image_grid(conditioned(gan.G, y)(z), GRID_COLUMNS)}
-    z = torch.randn(GRID_COLUMNS * GRID_COLUMNS, cfg.z_dim, generator=rng).to(gan.device)
-    ends = torch.randn(2, INTERPOLATION_ROWS, cfg.z_dim, generator=rng)
+    z = draw_z(GRID_COLUMNS * GRID_COLUMNS, cfg.z_dim, rng, cfg.z_dist).to(gan.device)
+    ends = draw_z(2 * INTERPOLATION_ROWS, cfg.z_dim, rng, cfg.z_dist).view(2, INTERPOLATION_ROWS, cfg.z_dim)
     t = torch.linspace(0, 1, INTERPOLATION_STEPS).view(1, -1, 1)
     path = (ends[0, :, None] * (1 - t) + ends[1, :, None] * t).flatten(0, 1).to(gan.device)
     return {

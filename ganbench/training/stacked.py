@@ -38,12 +38,13 @@ from ganbench.training.gan import GAN, TrainResult, build
 from ganbench.training.loop import TrialEvalCallback, run
 from ganbench.training.updates import StackedStreams, Stream
 
-SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan")
+SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan", "rsgan", "rasgan", "ralsgan", "rahinge", "rpgan")
 
 #: keys every trial of a batch must share (they fix the stacked shapes or the loop)
 SHARED_KEYS = (
     "model", "loss", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "steps", "eval_every",
-    "batch_size", "z_dim", "hidden", "depth", "device", "amp",
+    "batch_size", "z_dim", "hidden", "depth", "device", "amp", "pac", "instance_noise", "instance_noise_decay_steps",
+    "g_hidden", "g_depth", "d_hidden", "d_depth",
 )
 
 
@@ -58,6 +59,11 @@ def unsupported(cfg: TrialConfig) -> list[str]:
         (cfg.r1 > 0, f"r1={cfg.r1} (no R1 penalty)"),
         (cfg.r2 > 0, f"r2={cfg.r2} (no R2 penalty)"),
         (cfg.compile, "compile=True (stacked trials run eagerly)"),
+        (cfg.unroll_steps > 0, f"unroll_steps={cfg.unroll_steps} (no unrolled D)"),
+        (cfg.updates != "alternating", f"updates={cfg.updates!r} (only 'alternating')"),
+        (cfg.g_ema > 0, f"g_ema={cfg.g_ema} (no EMA generator)"),
+        (cfg.g_norm not in (None, "none"), f"g_norm={cfg.g_norm!r} (no normalisation)"),
+        (cfg.d_norm not in (None, "none"), f"d_norm={cfg.d_norm!r} (no normalisation)"),
     ]
     return [what for flag, what in checks if flag]
 
@@ -196,14 +202,15 @@ class StackedLoss(GANLoss):
     def __init__(self, loss: GANLoss):
         self.base = loss
         self.probabilistic, self.equilibrium = loss.probabilistic, loss.equilibrium
-        self.gp_weight, self.clip = loss.gp_weight, loss.clip
-        self._d_loss, self._g_loss = torch.vmap(loss.d_loss), torch.vmap(loss.g_loss)
+        self.gp_weight, self.clip, self.g_uses_real = loss.gp_weight, loss.clip, loss.g_uses_real
+        self._d_loss = torch.vmap(loss.d_loss)
+        self._g_loss = torch.vmap(loss.g_loss) if not loss.g_uses_real else torch.vmap(lambda f, r: loss.g_loss(f, r))
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return self._d_loss(real_out, fake_out)
 
-    def g_loss(self, fake_out: Tensor) -> Tensor:
-        return self._g_loss(fake_out)
+    def g_loss(self, fake_out: Tensor, real_out: Tensor | None = None) -> Tensor:
+        return self._g_loss(fake_out) if real_out is None else self._g_loss(fake_out, real_out)
 
 
 class Stacked:
@@ -219,7 +226,7 @@ class Stacked:
         opt_g = StackedAdam(G, [c.lr_g for c in self.cfgs], [c.betas for c in self.cfgs], self.active)
         opt_d = StackedAdam(D, [c.lr_d for c in self.cfgs], [c.betas_d or c.betas for c in self.cfgs], self.active)
         self.gan = GAN(G, D, StackedLoss(first.loss), first.data, opt_g, opt_d, first.device, amp=first.amp)
-        self.stream = StackedStreams([Stream(first.device, cfg.seed) for cfg in self.cfgs])
+        self.stream = StackedStreams([Stream(first.device, cfg.seed, cfg.z_dist) for cfg in self.cfgs])
 
     def trial(self, i: int) -> GAN:
         gan = self.gans[i]
@@ -233,6 +240,9 @@ class Stacked:
 
     def row_extras(self) -> dict[str, float]:
         return {"batch_trials": float(len(self.cfgs))}
+
+    def after_g_update(self) -> None:
+        pass  # no EMA generator in stacked trials (unsupported refuses g_ema)
 
 
 def train_stacked(cfgs: Sequence[TrialConfig], on_eval: TrialEvalCallback | None = None) -> list[TrainResult]:

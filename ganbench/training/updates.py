@@ -32,14 +32,18 @@ class Stream:
     update takes its real batch, then z; a G update takes z (then labels, when conditional).
     """
 
-    def __init__(self, device: torch.device, seed: int):
+    def __init__(self, device: torch.device, seed: int, z_dist: str = "normal"):
         self.generator = torch.Generator(device=device).manual_seed(seed)
+        self.z_dist = z_dist
 
     def real(self, gan: "GAN", n: int) -> tuple[Tensor, Tensor | None]:
         return draw_real(gan, n, self.generator)
 
     def z(self, n: int, z_dim: int) -> Tensor:
-        return draw_z(n, z_dim, self.generator)
+        return draw_z(n, z_dim, self.generator, self.z_dist)
+
+    def noise_like(self, x: Tensor) -> Tensor:
+        return torch.randn(x.shape, generator=self.generator, device=x.device, dtype=x.dtype)
 
     def labels(self, gan: "GAN", n: int) -> Tensor | None:
         return draw_labels(gan, n, self.generator)
@@ -61,6 +65,9 @@ class StackedStreams:
     def z(self, n: int, z_dim: int) -> Tensor:
         return torch.stack([s.z(n, z_dim) for s in self.streams])
 
+    def noise_like(self, x: Tensor) -> Tensor:  # x: [M, ...]: trial i's noise from trial i's stream
+        return torch.stack([s.noise_like(row) for s, row in zip(self.streams, x)])
+
     def labels(self, gan: "GAN", n: int) -> None:
         return None  # stacked trials are unconditional (checks refuse the rest)
 
@@ -78,8 +85,43 @@ def draw_real(gan: "GAN", n: int, rng: torch.Generator) -> tuple[Tensor, Tensor 
     return x.to(gan.device), y.to(gan.device)
 
 
-def draw_z(n: int, z_dim: int, rng: torch.Generator) -> Tensor:
+def draw_z(n: int, z_dim: int, rng: torch.Generator, dist: str = "normal") -> Tensor:
+    """z ~ N(0, I) or, with ``dist="uniform"``, U[-1, 1]^z_dim (DCGAN, VEEGAN)."""
+    if dist == "uniform":
+        return torch.rand(n, z_dim, generator=rng, device=rng.device) * 2 - 1
     return torch.randn(n, z_dim, generator=rng, device=rng.device)
+
+
+def pack(x: Tensor, m: int, sample_dims: int) -> Tensor:
+    """PacGAN's packing: m consecutive samples as one row, concatenated along the first feature axis.
+
+    x: [..., N, *S] with S the shape of one sample (``sample_dims`` = len(S)) -> [..., N/m, m*S0, *S[1:]]:
+    features for vectors, channels for images; a leading trial dimension (stacked trials) is kept.
+    """
+    if m == 1:
+        return x
+    lead, n, shape = x.shape[: x.dim() - sample_dims - 1], x.shape[x.dim() - sample_dims - 1], x.shape[x.dim() - sample_dims:]
+    return x.reshape(*lead, n // m, m * shape[0], *shape[1:])
+
+
+def noise_scale(cfg: TrialConfig, step: int) -> float:
+    """Instance noise std at this iteration: ``instance_noise``, decayed linearly to 0 over the decay steps."""
+    if not cfg.instance_noise_decay_steps:
+        return cfg.instance_noise
+    return cfg.instance_noise * max(0.0, 1.0 - (step - 1) / cfg.instance_noise_decay_steps)
+
+
+class DInput:
+    """What D sees of a batch in this trial: instance noise (drawn from the trial's stream), then packing."""
+
+    def __init__(self, gan: "GAN", cfg: TrialConfig, stream: "Stream | StackedStreams"):
+        self.m, self.dims, self.stream = cfg.pac, len(gan.data.shape), stream
+        self.sigma = noise_scale(cfg, gan.step) if cfg.instance_noise else 0.0
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self.sigma:
+            x = x + self.sigma * self.stream.noise_like(x)
+        return pack(x, self.m, self.dims)
 
 
 def draw_labels(gan: "GAN", n: int, rng: torch.Generator) -> Tensor | None:
@@ -126,24 +168,40 @@ def d_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
     """One discriminator update: ascend V(D,G) (descend the loss) plus any penalties.
 
     A conditional pair generates its fakes with the real batch's labels, so D, the
-    penalties and their interpolates all see one label per row.
+    penalties and their interpolates all see one label per row. With packing, D judges
+    ``batch_size`` rows of ``pac`` samples each; instance noise is added to every D input.
     """
-    real, y = stream.real(gan, cfg.batch_size)
-    z = stream.z(cfg.batch_size, cfg.z_dim)
+    n = cfg.batch_size * cfg.pac
+    real, y = stream.real(gan, n)
+    z = stream.z(n, cfg.z_dim)
+    d_input = DInput(gan, cfg, stream)
     with autocast(gan.device, gan.amp):
         with torch.no_grad():
             fake = conditioned(gan.G, y)(z)
-        loss = penalized_d_loss(gan, cfg, conditioned(gan.D, y), real, fake)
+        loss = penalized_d_loss(gan, cfg, conditioned(gan.D, y), d_input(real), d_input(fake))
     loss = step_optimizer(gan.opt_d, loss)
     clip_weights(gan)
     return loss
 
 
 def g_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
-    """One generator update against the current D."""
-    z = stream.z(cfg.batch_size, cfg.z_dim)
-    y = stream.labels(gan, cfg.batch_size)
+    """One generator update against the current D (or, with ``unroll_steps``, D a few steps ahead).
+
+    A relativistic loss compares with D's outputs on a real batch, drawn here after z.
+    """
+    n = cfg.batch_size * cfg.pac
+    z = stream.z(n, cfg.z_dim)
+    y = stream.labels(gan, n)
+    real = stream.real(gan, n)[0] if gan.loss.g_uses_real else None
+    d_input = DInput(gan, cfg, stream)
+    D = conditioned(gan.D, y)
+    if cfg.unroll_steps:
+        from ganbench.training.unrolled import unrolled_critic
+
+        D = unrolled_critic(gan, cfg, stream, d_input)
     with autocast(gan.device, gan.amp):
-        loss = gan.loss.g_loss(conditioned(gan.D, y)(conditioned(gan.G, y)(z)))
+        fake_out = D(d_input(conditioned(gan.G, y)(z)))
+        real_out = D(d_input(real)) if real is not None else None
+        loss = gan.loss.g_loss(fake_out, real_out)
     return step_optimizer(gan.opt_g, loss)
 

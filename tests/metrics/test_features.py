@@ -133,3 +133,12 @@ def test_training_works_from_inside_no_grad(tmp_path, monkeypatch):
     with torch.no_grad():
         _, acc = fm.load_feature_net(tiny_dataset("nograd"))
     assert 0 <= acc <= 1 and fm.cache_path(tiny_dataset("nograd")).exists()
+
+
+def test_loading_a_cached_net_leaves_the_global_random_stream_alone(tmp_path):
+    # an image trial's gradient penalty draws from the global stream: a cache hit or miss must not change it
+    data = tiny_dataset("rng")
+    for _ in range(2):  # the first call trains (a miss), the second loads (a hit)
+        torch.manual_seed(5)
+        fm.load_feature_net(data, cache_dir=tmp_path)
+        assert torch.equal(torch.rand(3), torch.manual_seed(5) and torch.rand(3))

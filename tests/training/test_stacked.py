@@ -126,3 +126,23 @@ def test_stacked_trials_report_flops_per_trial_like_a_trial_alone():
     # one loop, one FLOP count: tflops / steps_per_s is FLOPs per iteration per trial, the same for both
     per_iteration = [r.metrics["tflops"] / r.metrics["steps_per_s"] for r in (stacked, alone)]
     assert per_iteration[0] == pytest.approx(per_iteration[1], rel=1e-9) and per_iteration[0] > 0
+
+
+@pytest.mark.parametrize("variant", [dict(pac=2), dict(instance_noise=0.2, instance_noise_decay_steps=4),
+                                     dict(loss="rpgan"), dict(loss="rasgan"), dict(z_dist="uniform", init="normal_0.02")])
+def test_stacked_variants_match_each_trial_trained_alone(variant):
+    cfgs = [cfg(seed=s, steps=6, eval_every=3, lr_d=1e-3, lr_g=1e-3, **variant) for s in (0, 1, 2)]
+    for c, stacked in zip(cfgs, train_stacked(cfgs)):
+        alone = train(c)
+        assert stacked.status == alone.status == "complete"
+        for (_, name, got), (_, _, want) in zip(stacked.curves, alone.curves):
+            if name in ("d_loss", "g_loss", "d_real_mean", "d_fake_mean", "modes_covered"):
+                # batched matmuls round differently; a batch-mean loss (rasgan) spreads it to every sample
+                assert got == pytest.approx(want, rel=1e-3, abs=2e-3), (variant, name)
+
+
+@pytest.mark.parametrize("option, name", [(dict(unroll_steps=2), "unroll_steps"), (dict(g_ema=0.9), "g_ema"),
+                                          (dict(updates="simultaneous"), "updates")])
+def test_variants_stacked_training_cannot_take_are_refused_by_name(option, name):
+    with pytest.raises(ValueError, match=name):
+        train_stacked([cfg(), cfg(seed=1, **option)])
