@@ -53,6 +53,15 @@ def recorded(out: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+def wait_for_rows(run: subprocess.Popen, out: Path, n: int, timeout: float = 240) -> None:
+    """Until the running sweep has recorded n trials (it must not have ended)."""
+    deadline = time.time() + timeout
+    while len(recorded(out)) < n:
+        assert run.poll() is None, run.communicate()
+        assert time.time() < deadline, f"fewer than {n} trials recorded in {timeout:.0f}s"
+        time.sleep(0.2)
+
+
 def executions(log: Path) -> list[str]:
     return [line.split("\t")[0] for line in log.read_text().splitlines()] if log.exists() else []
 
@@ -63,11 +72,7 @@ def test_sigkilled_driver_resumes_without_losing_or_redoing_trials(tmp_path):
     suite.write_text(SEARCH.format(name="kill", steps=400, n_trials=8, pruner="none"))
     out = tmp_path / "out"
     first = start(suite, out, tmp_path / "first.log")
-    deadline = time.time() + 240
-    while len(recorded(out)) < 2:
-        assert first.poll() is None, first.communicate()
-        assert time.time() < deadline, "no trial finished in time"
-        time.sleep(0.2)
+    wait_for_rows(first, out, 2)
     first.send_signal(signal.SIGKILL)
     first.wait()
     before = recorded(out)

@@ -20,7 +20,7 @@ import pytest
 
 from ganbench.cli import main
 from ganbench.results import ResultsStore
-from tests.sweep.test_faults import SEARCH, executions, recorded, start
+from tests.sweep.test_faults import SEARCH, executions, recorded, start, wait_for_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,11 +113,7 @@ def test_a_copied_and_a_moved_interrupted_search_resume_into_their_own_journals(
     suite.write_text(SEARCH.format(name="copy", steps=200, n_trials=6, pruner="none"))
     out = tmp_path / "out"
     first = start(suite, out, tmp_path / "first.log")
-    deadline = time.time() + 240
-    while len(recorded(out)) < 2:
-        assert first.poll() is None, first.communicate()
-        assert time.time() < deadline, "no trial finished in time"
-        time.sleep(0.2)
+    wait_for_rows(first, out, 2)
     first.send_signal(signal.SIGKILL)
     first.wait()
     # an older run.json recorded the journal's absolute path: a resume must not follow it
@@ -283,11 +279,7 @@ def test_sigterm_mid_run_exits_143_with_a_hint_and_the_folder_resumes(tmp_path):
     suite = grid_suite(tmp_path, name="term", steps=400)
     out = tmp_path / "out"
     first = start(suite, out, tmp_path / "first.log")
-    deadline = time.time() + 240
-    while len(recorded(out)) < 1:
-        assert first.poll() is None, first.communicate()
-        assert time.time() < deadline
-        time.sleep(0.2)
+    wait_for_rows(first, out, 1)
     first.send_signal(signal.SIGTERM)  # the driver alone, as `kill PID` or a job scheduler would
     _, err = first.communicate(timeout=60)
     assert first.returncode == 143, err

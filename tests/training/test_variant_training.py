@@ -199,3 +199,15 @@ def test_variants_a_model_cannot_take_are_refused_by_name(model, dataset, option
     with pytest.raises(ValueError, match=name):
         build(TrialConfig(model=model, loss="hinge", dataset=dataset, hidden=8, depth=1, **option)
               if model == "cyclegan" else TrialConfig(model=model, loss="hinge", dataset=dataset, hidden=8, **option))
+
+
+@pytest.mark.parametrize("variant", [dict(pac=2), dict(unroll_steps=1), dict(instance_noise=0.1), dict(loss="rasgan"),
+                                     dict(g_ema=0.9)])
+def test_image_models_take_the_variants(variant):
+    cfg = TrialConfig(**{**dict(model="dcgan", loss="hinge", dataset="digits", hidden=4, batch_size=8, steps=2,
+                                eval_every=2, eval_samples=50, device="cpu"), **variant})
+    if "pac" in variant:
+        gan = build(cfg)
+        assert next(gan.D.modules()).trunk[0].in_channels == 2  # two digits packed on the channel axis
+    result = train(cfg)
+    assert result.status == "complete" and math.isfinite(result.metrics["fid"])
