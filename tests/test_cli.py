@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,8 +89,11 @@ def test_run_writes_results_resumes_and_refuses_a_different_suite(tmp_path):
     by = {(r.lr_d, r.device): r for r in trials.itertuples()}
     assert by[(1e-3, "cpu")].status == "complete"
     assert by[(1e30, "cpu")].status == "diverged"
-    assert {by[(1e-3, "cuda")].status, by[(1e30, "cuda")].status} == {"failed"}
-    assert "cuda" in by[(1e-3, "cuda")].message.lower() or "CUDA" in by[(1e-3, "cuda")].message
+    if not torch.cuda.is_available():  # a CPU-only worker: the cuda trials fail, saying why; the sweep goes on
+        assert {by[(1e-3, "cuda")].status, by[(1e30, "cuda")].status} == {"failed"}
+        assert "device: cuda, but this worker has no usable CUDA GPU" in by[(1e-3, "cuda")].message
+    else:
+        assert by[(1e-3, "cuda")].status == "complete" and by[(1e-3, "cuda")].run_device.startswith("cuda")
     ok = by[(1e-3, "cpu")]
     assert ok.steps_done == 30 and ok.steps_to_threshold == 10 and ok.modes_covered <= 8
     assert math.isclose(ok.samples_per_s, ok.steps_per_s * 32 * 2, rel_tol=1e-9)

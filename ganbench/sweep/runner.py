@@ -25,7 +25,7 @@ def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str,
     cfg = TrialConfig.model_validate_json(cfg_json)
     out = run_trial(cfg, axes, num_threads, on_eval=hook, trial_id=trial_id, dispatched_at=dispatched_at,
                     profile=profile)
-    out["row"]["ray_node_id"] = ray.get_runtime_context().get_node_id()
+    out["row"].update(placement())
     return out
 
 
@@ -34,10 +34,18 @@ def _batch_task(cfg_jsons: list[str], axes: list[str], num_threads: int, trial_i
                 hooks: list[Optional[Hook]], dispatched_at: float) -> list[dict]:
     cfgs = [TrialConfig.model_validate_json(c) for c in cfg_jsons]
     outs = run_trial_batch(cfgs, axes, num_threads, trial_ids, dispatched_at, hooks)
-    node = ray.get_runtime_context().get_node_id()
+    where = placement()
     for out in outs:
-        out["row"]["ray_node_id"] = node
+        out["row"].update(where)
     return outs
+
+
+def placement() -> dict[str, str]:
+    """Where Ray put this task: its node, the GPU ids it was given (a fraction shares an id), and
+    CUDA_VISIBLE_DEVICES as the task saw it."""
+    return {"ray_node_id": ray.get_runtime_context().get_node_id(),
+            "ray_gpu_ids": ",".join(str(i) for i in ray.get_gpu_ids()),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,9 @@ def _init(address: str | None, max_retries: int) -> None:
             raise UserError(f"--address {address}: cannot join the Ray cluster ({type(err).__name__}: {first})") from None
         return
     os.environ.setdefault("RAY_task_oom_retries", str(max_retries))
-    with _loopback_only():
-        ray.init(include_dashboard=False, log_to_driver=True, configure_logging=True, logging_level="WARNING")
+    with _loopback_only():  # "local": always a new embedded Ray, never a cluster some `ray start` left running here
+        ray.init(address="local", include_dashboard=False, log_to_driver=True, configure_logging=True,
+                 logging_level="WARNING")
 
 
 @contextlib.contextmanager

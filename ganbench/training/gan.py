@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,8 +69,14 @@ class GAN:
 
 
 def resolve_device(name: str) -> torch.device:
+    """``auto``: CUDA when this process has a GPU, else the CPU; ``cuda`` without one is an error saying so."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
+    elif name == "cuda" and not torch.cuda.is_available():
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        raise RuntimeError(f"device: cuda, but this worker has no usable CUDA GPU (torch {torch.__version__}, "
+                           f"CUDA build: {torch.version.cuda or 'none'}, CUDA_VISIBLE_DEVICES={visible!r}); "
+                           "use device: auto to fall back to the CPU")
     return torch.device(name)
 
 
