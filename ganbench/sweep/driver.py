@@ -103,8 +103,7 @@ def preflight(suite: Suite, out: Path, *, address: str | None, storage: str | No
     if out.exists():  # a busy, damaged or foreign folder (checked again under the lock)
         FolderLock(out).check_free()
         if not fresh:
-            check_same_suite(suite, out)
-            ResultsStore(out)
+            check_same_suite(suite, out)  # reads run.json, trials.parquet and suite.yaml: a damaged one is named
             if suite.search is not None:
                 resolve_storage(out, storage)
 

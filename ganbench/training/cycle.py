@@ -40,10 +40,8 @@ def cycle_g_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
     G = gan.G
     with autocast(gan.device, gan.amp):
         fake_b, fake_a = G.ab(a), G.ba(b)  # each translation feeds both its critic and its cycle
-        if gan.loss.g_uses_real:  # a relativistic loss compares each side with its real domain
-            loss = gan.loss.g_loss(gan.D.b(fake_b), gan.D.b(b)) + gan.loss.g_loss(gan.D.a(fake_a), gan.D.a(a))
-        else:
-            loss = gan.loss.g_loss(gan.D.b(fake_b)) + gan.loss.g_loss(gan.D.a(fake_a))
+        real_b, real_a = (gan.D.b(b), gan.D.a(a)) if gan.loss.g_uses_real else (None, None)  # relativistic losses
+        loss = gan.loss.g_loss(gan.D.b(fake_b), real_b) + gan.loss.g_loss(gan.D.a(fake_a), real_a)
         loss = loss + cfg.cycle_weight * cycle_l1(G, a, b, fake_b, fake_a)
         if cfg.identity_weight:
             loss = loss + cfg.identity_weight * identity_l1(G, a, b)

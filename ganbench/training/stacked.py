@@ -200,7 +200,6 @@ class StackedLoss(GANLoss):
     """A registered loss over M stacked trials: D's outputs [M, n] -> one loss per trial [M]."""
 
     def __init__(self, loss: GANLoss):
-        self.base = loss
         self.probabilistic, self.equilibrium = loss.probabilistic, loss.equilibrium
         self.gp_weight, self.clip, self.g_uses_real = loss.gp_weight, loss.clip, loss.g_uses_real
         self._d_loss = torch.vmap(loss.d_loss)

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from ganbench.config import TrialConfig
 from ganbench.losses import PENALTIES, gradient_penalty
 from ganbench.training.accel import autocast
+from ganbench.training.unrolled import unrolled_critic
 
 if TYPE_CHECKING:
     from ganbench.training.gan import GAN
@@ -196,8 +197,6 @@ def g_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
     d_input = DInput(gan, cfg, stream)
     D = conditioned(gan.D, y)
     if cfg.unroll_steps:
-        from ganbench.training.unrolled import unrolled_critic
-
         D = unrolled_critic(gan, cfg, stream, d_input)
     with autocast(gan.device, gan.amp):
         fake_out = D(d_input(conditioned(gan.G, y)(z)))
