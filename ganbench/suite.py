@@ -20,10 +20,10 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Iterator, Optional, Union
 
 import yaml
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator
 
 from ganbench.config import MODEL_CONFIG, TUNABLE_KEYS, Float, Int, Seed, Target, TrialConfig, brief, same_value
 from ganbench.errors import UserError
@@ -62,6 +62,21 @@ class Execution(BaseModel):
     batch_trials: Int = Field(1, ge=1, description="train up to M trials of a cell (seeds, or a search's trials of one shape) as one stacked model (mlp)")
 
 
+def _grid_kind(value: Any) -> str:
+    return "list" if isinstance(value, list) else "mapping"
+
+
+#: one grid: axis -> the values crossed into cells
+GridMapping = Annotated[dict[str, list[Any]], Field(min_length=1)]
+#: a grid, or a list of grids whose cells are concatenated (sklearn's ParameterGrid). A mapping stays a
+#: mapping (not a list of one), so a suite written before lists existed keeps its suite_hash. The
+#: discriminator makes pydantic report only the errors of the shape given; ``_suite_problems`` drops its tag
+#: from error locations.
+Grid = Annotated[Union[Annotated[GridMapping, Tag("mapping")],
+                       Annotated[list[GridMapping], Field(min_length=1), Tag("list")]],
+                 Discriminator(_grid_kind)]
+
+
 class Suite(BaseModel):
     """A study: grid x seeds, fixed params, budget and resources per trial."""
 
@@ -70,7 +85,7 @@ class Suite(BaseModel):
     description: str = ""
     seeds: list[Seed] = Field(min_length=1)
     budget: Budget
-    grid: dict[str, list[Any]] = Field(min_length=1)
+    grid: Grid = Field(description="axis -> values, crossed into cells; or a list of such mappings, cells concatenated")
     params: dict[str, Any] = Field(default_factory=dict)
     resources: Resources = Field(default_factory=Resources)
     target: Optional[Target] = None
@@ -88,13 +103,45 @@ class Suite(BaseModel):
             first[seed] = i
         return seeds
 
+    def grids(self) -> list[dict[str, list[Any]]]:
+        """The grid as a list of mappings (a mapping grid is a list of one)."""
+        return list(self.grid) if isinstance(self.grid, list) else [self.grid]
+
     def axes(self) -> list[str]:
-        """Grid keys in a stable order: the four main axes first, then the rest as written."""
-        return [a for a in GRID_AXES if a in self.grid] + [a for a in self.grid if a not in GRID_AXES]
+        """Grid keys in a stable order: the four main axes first, then the rest as first written."""
+        keys = dict.fromkeys(key for grid in self.grids() for key in grid)
+        return [a for a in GRID_AXES if a in keys] + [a for a in keys if a not in GRID_AXES]
 
     def cells(self) -> list[dict[str, Any]]:
-        axes = self.axes()
-        return [dict(zip(axes, values)) for values in itertools.product(*(self.grid[a] for a in axes))]
+        """Each mapping's product in order, concatenated; every cell has every axis (``filled``)."""
+        return [cell for _, _, cell in self.indexed_cells()]
+
+    def indexed_cells(self, axes: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
+        """(index in ``grids()``, the cell as its mapping gives it, the cell ``filled``) for every cell,
+        over ``axes`` (default: all; validation leaves unknown keys out)."""
+        axes = self.axes() if axes is None else axes
+        for i, grid in enumerate(self.grids()):
+            own = [a for a in axes if a in grid]
+            for values in itertools.product(*(grid[a] for a in own)):
+                given = dict(zip(own, values))
+                yield i, given, self.filled(given, axes)
+
+    def filled(self, given: dict[str, Any], axes: list[str]) -> dict[str, Any]:
+        """``given`` with every one of ``axes``, in their order. An axis its mapping leaves out takes the value
+        the trial gets anyway (params, the preset, TrialConfig's default), as the trial holds it: labels and
+        tables stay uniform, and passing the filled cell to ``config`` makes the same trial."""
+        if len(given) == len(axes):
+            return {a: given[a] for a in axes}
+        values = self.merge(given).values
+        return {a: given[a] if a in given else _as_field(a, values[a]) if a in values else _default(a) for a in axes}
+
+    def axis_values(self, axis: str) -> list[Any]:
+        """The distinct values of ``axis`` over all cells, in cell order ([] for a key that is no axis)."""
+        seen: dict[Any, Any] = {}
+        for cell in self.cells():
+            if axis in cell:
+                seen.setdefault(_freeze(cell[axis]), cell[axis])
+        return list(seen.values())
 
     def trial_configs(self) -> list[TrialConfig]:
         """Every (cell, seed) pair as a validated config, in grid order then seed order."""
@@ -228,6 +275,12 @@ def _field_adapter(key: str) -> TypeAdapter | None:
     if info is None:
         return None
     return TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+
+
+def _default(key: str) -> Any:
+    """TrialConfig's default of ``key``; None for a required key or one it does not know."""
+    info = TrialConfig.model_fields.get(key)
+    return None if info is None or info.is_required() else info.get_default(call_default_factory=True)
 
 
 def _as_field(key: str, value: Any) -> Any:
@@ -407,21 +460,25 @@ def load_suite(path: str | Path, overrides: list[str] = ()) -> Suite:
     return validate_suite(raw, source=str(path))
 
 
-def read_suite(path: str | Path) -> Suite:
-    """The suite.yaml of a results folder as data: its schema only, no model, loss or dataset lookups (reports)."""
+def read_suite(path: str | Path, overrides: list[str] = ()) -> Suite:
+    """A suite file as data (a results folder's suite.yaml): its schema only, no model, loss or dataset lookups."""
     raw = _read_mapping(path)
+    try:
+        raw = apply_overrides(raw, list(overrides))
+    except SuiteError as err:
+        raise SuiteError(f"{path}: {err}") from None
     problems = _shape_problems(raw)
     if problems:
         raise SuiteError(format_problems(str(path), problems))
     try:
         return Suite.model_validate(raw)
     except ValidationError as err:
-        raise SuiteError(format_problems(str(path), [_describe(e, Suite) for e in err.errors()])) from None
+        raise SuiteError(format_problems(str(path), _suite_problems(err))) from None
 
 
 def suite_datasets(suite: Suite) -> list[str]:
     """The suite's dataset names, in grid order."""
-    return list(suite.grid.get("dataset", [suite.params.get("dataset")]))
+    return suite.axis_values("dataset") if "dataset" in suite.axes() else [suite.params.get("dataset")]
 
 
 def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
@@ -433,7 +490,7 @@ def validate_suite(raw: dict, source: str = "<suite>") -> Suite:
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as err:
-        raise SuiteError(format_problems(source, [_describe(e, Suite) for e in err.errors()])) from None
+        raise SuiteError(format_problems(source, _suite_problems(err))) from None
     problems = _check_keys(suite) + _check_search_keys(suite)
     too_large = _check_size(suite)
     problems += too_large or _check_trials(suite)  # nothing is expanded past the caps
@@ -482,6 +539,20 @@ def _shape_problems(raw: Any) -> list[str]:
             hint = " (quote a date or time to make it text)" if is_time else ""
             problems.append(f"{path or 'the suite'}: {type(value).__name__} {brief(value)} is not a suite value; "
                             f"use a number, text, true/false, a list or a mapping{hint}")
+    return problems
+
+
+def _suite_problems(err: ValidationError) -> list[str]:
+    """Suite's schema errors as problem lines, each at its key path (``grid[1].r1``, not the union's tag)."""
+    problems = []
+    for e in err.errors():
+        loc = e["loc"]
+        if loc[:1] == ("grid",) and len(loc) > 1 and loc[1] in ("mapping", "list"):
+            loc = ("grid", *loc[2:])
+            if e["type"] == "dict_type":
+                grids = " (or a list of such mappings)" if len(loc) == 1 else ""
+                e = {**e, "msg": f"must be a mapping of axis -> list of values{grids}, got {brief(e['input'])}"}
+        problems.append(_describe({**e, "loc": loc}, Suite))
     return problems
 
 
@@ -539,9 +610,15 @@ def _position(values: list, value: Any) -> int:
     return same[0] if same else values.index(value)
 
 
+def _at(suite: Suite, i: int) -> str:
+    """Where mapping ``i`` of ``grids()`` sits in the suite: ``grid``, or ``grid[i]`` in a list of grids."""
+    return f"grid[{i}]" if isinstance(suite.grid, list) else "grid"
+
+
 def _check_keys(suite: Suite) -> list[str]:
     problems = []
-    for where, keys in (("grid", suite.grid), ("params", suite.params)):
+    places = [(_at(suite, i), grid) for i, grid in enumerate(suite.grids())] + [("params", suite.params)]
+    for where, keys in places:
         for key in keys:
             if key not in TUNABLE_KEYS:
                 hint = {"steps": "budget.steps", "eval_every": "budget.eval_every", "seed": "seeds", "target": "target"}
@@ -549,29 +626,35 @@ def _check_keys(suite: Suite) -> list[str]:
                 close = difflib.get_close_matches(key, TUNABLE_KEYS, n=1) if key not in hint else []
                 fix += f" (did you mean {close[0]!r}?)" if close else ""
                 problems.append(f"{where}.{key}: unknown key; {fix}")
-    for key, values in suite.grid.items():
-        if not values:
-            problems.append(f"grid.{key}: empty list; give at least one value")
-        first: dict[Any, int] = {}
-        for i, value in enumerate(values):
-            frozen = _freeze(value)
-            if frozen in first:
-                problems.append(f"grid.{key}[{i}]: {brief(value)} repeats grid.{key}[{first[frozen]}]; "
-                                f"give each value once (a repeat would run the same trials twice)")
-            else:
-                first[frozen] = i
-        if key in suite.params:
-            problems.append(f"params.{key}: also set in grid.{key}; keep one")
-    for axis in ("model", "loss", "dataset"):
-        if axis not in suite.grid and axis not in suite.params:
-            problems.append(f"grid.{axis}: required key is missing (set it in grid or params)")
+    for i, grid in enumerate(suite.grids()):
+        at = _at(suite, i)
+        for key, values in grid.items():
+            if not values:
+                problems.append(f"{at}.{key}: empty list; give at least one value")
+            first: dict[Any, int] = {}
+            for j, value in enumerate(values):
+                frozen = _freeze(value)
+                if frozen in first:
+                    problems.append(f"{at}.{key}[{j}]: {brief(value)} repeats {at}.{key}[{first[frozen]}]; "
+                                    f"give each value once (a repeat would run the same trials twice)")
+                else:
+                    first[frozen] = j
+            if key in suite.params:
+                problems.append(f"params.{key}: also set in {at}.{key}; keep one")
+        # each mapping names its own: params cannot fill in for one mapping an axis another sets
+        hint = "set it in grid or params" if at == "grid" else "set it in every mapping of grid, or in params"
+        for axis in ("model", "loss", "dataset"):
+            if axis not in grid and axis not in suite.params:
+                problems.append(f"{at}.{axis}: required key is missing ({hint})")
     return problems
 
 
 def _check_size(suite: Suite) -> list[str]:
     """The number of cells and of trials, from the axis lengths: nothing is expanded to count them."""
-    cells = math.prod(len(values) for values in suite.grid.values())
-    shape = " x ".join(f"{len(values)} {axis}" for axis, values in suite.grid.items())
+    grids = suite.grids()
+    cells = sum(math.prod(len(values) for values in grid.values()) for grid in grids)
+    shapes = [" x ".join(f"{len(values)} {axis}" for axis, values in grid.items()) for grid in grids]
+    shape = shapes[0] if len(shapes) == 1 else " + ".join(f"{_at(suite, i)}: {t}" for i, t in enumerate(shapes))
     if cells > MAX_CELLS:
         return [f"grid: {cells:,} cells ({shape}) is over the cap of {MAX_CELLS:,} cells per suite; "
                 f"split the study into several suites"]
@@ -586,12 +669,9 @@ def _check_size(suite: Suite) -> list[str]:
 def _check_search_keys(suite: Suite) -> list[str]:
     if suite.search is None:
         return []
-    problems = []
-    for key in suite.search.space:
-        for where in ("grid", "params"):
-            if key in getattr(suite, where):
-                problems.append(f"search.space.{key}: also set in {where}.{key}; a key is searched or fixed, not both")
-    return problems
+    places = [(_at(suite, i), grid) for i, grid in enumerate(suite.grids())] + [("params", suite.params)]
+    return [f"search.space.{key}: also set in {where}.{key}; a key is searched or fixed, not both"
+            for key in suite.search.space for where, keys in places if key in keys]
 
 
 def _check_search_values(suite: Suite) -> list[str]:
@@ -599,23 +679,24 @@ def _check_search_values(suite: Suite) -> list[str]:
     if suite.search is None:
         return []
     problems = []
-    cells = suite.cells()
+    cells = [(i, cell) for i, _, cell in suite.indexed_cells()]
     # every cell's preset against every range end (cheap: no config is built); the configs themselves are
-    # built for the first cell of each variant (a preset changes which values are valid, e.g. consensus and k)
+    # built for the first cell of each variant (a preset changes which values are valid, e.g. consensus and k).
+    # The filled cell is merged: a searched variant must not change a value filled in for its label.
     first_of_variant: dict[Any, dict[str, Any]] = {}
-    for cell in cells:
+    for i, cell in cells:
         first_of_variant.setdefault(_freeze(cell.get("variant")), cell)
         for key, param in suite.search.space.items():
             for value in param.extremes():
                 for d in suite.merge(cell, {key: value}).disagreements:
-                    text = _disagreement(suite, cell, d, searched=key)
+                    text = _disagreement(suite, i, cell, d, searched=key)
                     if key == "variant":  # the searched variant disagrees with a value of the cell
                         text = f"search.space.variant: value {brief(value)}: {text}"
                     problems.append(text)
     if problems:
         return problems
     for cell in first_of_variant.values():
-        label = "" if cell is cells[0] else f" (cell {suite.cell_label(cell)})"
+        label = "" if cell is cells[0][1] else f" (cell {suite.cell_label(cell)})"
         for key, param in suite.search.space.items():
             for value in param.extremes():
                 try:
@@ -629,18 +710,22 @@ def _check_search_values(suite: Suite) -> list[str]:
     return problems
 
 
-def _where(suite: Suite, cell: dict[str, Any], layer: str | None, key: str) -> str:
-    """The suite key a cell's value of ``key`` came from: ``grid.key[i]``, ``params.key`` or ``search.space.key``."""
+def _where(suite: Suite, i: int, cell: dict[str, Any], layer: str | None, key: str) -> str:
+    """The suite key the value of ``key`` of a cell of ``grids()[i]`` came from: ``grid.key[j]`` (``grid[i].key[j]``
+    in a list of grids), ``params.key`` or ``search.space.key``."""
     if layer == "grid":
-        return f"grid.{key}[{_position(suite.grid[key], cell[key])}]"
+        grid = suite.grids()[i]
+        if key not in grid:  # a filled cell was merged (search checks): name the mapping that left it out
+            return f"{key} (filled in for {_at(suite, i)}, which leaves it out)"
+        return f"{_at(suite, i)}.{key}[{_position(grid[key], cell[key])}]"
     return f"search.space.{key}" if layer == "search" else f"params.{key}"
 
 
-def _disagreement(suite: Suite, cell: dict[str, Any], d: Disagreement, searched: str = "") -> str:
+def _disagreement(suite: Suite, i: int, cell: dict[str, Any], d: Disagreement, searched: str = "") -> str:
     """A Disagreement as a problem line; ``searched``: the search space key a searched value was drawn for."""
     def where(layer: str, key: str) -> str:
         if layer != "search":
-            return _where(suite, cell, layer, key)
+            return _where(suite, i, cell, layer, key)
         return f"search.space.{searched} ({key})" if searched and searched != key else f"search.space.{key}"
 
     tied_where = where(d.tied_with[0], d.tied_with[1]) if d.tied_with else ""
@@ -652,17 +737,25 @@ def _check_trials(suite: Suite) -> list[str]:
 
     Keys already reported (unknown, or set in both grid and params) are left out, so the
     remaining values are still checked and every problem is reported at once; an unknown grid
-    key is never expanded. Two cells that make the same trial (e.g. 0.001 and "1e-3") are refused.
+    key is never expanded. Two cells that make the same trial (e.g. 0.001 and "1e-3"), or that
+    are the same once filled (two mappings of a list of grids), are refused.
     """
     problems: list[str] = []
-    params = {k: v for k, v in suite.params.items() if k in TUNABLE_KEYS and k not in suite.grid}
     axes = [a for a in suite.axes() if a in TUNABLE_KEYS]
-    made: dict[str, dict[str, Any]] = {}
-    for values in itertools.product(*(suite.grid[a] for a in axes)):
-        cell = dict(zip(axes, values))
-        merged = suite.merge(cell, params=params)  # the one merge Suite.config makes: params < preset < cell
+    params = {k: v for k, v in suite.params.items() if k in TUNABLE_KEYS}
+    made: dict[str, tuple[int, dict[str, Any]]] = {}  # config hash -> the first cell making it
+    given_by: dict[Any, int] = {}  # filled cell -> the first mapping giving it
+    for i, given, cell in suite.indexed_cells(axes):
+        first = given_by.setdefault(_freeze(cell), i)
+        if first != i:  # within one mapping, a repeated value is reported as such (_check_keys)
+            problems.append(f"{_at(suite, i)}: cell {suite.cell_label(cell)} is also a cell of {_at(suite, first)}; "
+                            f"give each cell once")
+            continue
+        # the mapping's own values, not the filled ones: each error points at what the suite wrote
+        own_params = {k: v for k, v in params.items() if k not in given}  # one set in both is reported already
+        merged = suite.merge(given, params=own_params)  # the one merge Suite.config makes: params < preset < cell
         for d in merged.disagreements:
-            problems.append(_disagreement(suite, cell, d))
+            problems.append(_disagreement(suite, i, given, d))
         try:
             cfg = TrialConfig(**merged.agreed(), **suite.budget.model_dump(), seed=suite.seeds[0])
         except ValidationError as err:
@@ -675,21 +768,26 @@ def _check_trials(suite: Suite) -> list[str]:
                 if key in ("steps", "eval_every"):
                     where = f"budget.{key}"
                 elif source == "preset":  # a preset's value: the error points at the variant that set it
-                    where = f"{_where(suite, cell, merged.variant_layer, 'variant')} ({merged.variant!r} sets {key})"
+                    variant_at = _where(suite, i, given, merged.variant_layer, "variant")
+                    where = f"{variant_at} ({merged.variant!r} sets {key})"
                 else:
-                    where = _where(suite, cell, source or "params", key)
+                    where = _where(suite, i, given, source or "params", key)
                 problems.append(_describe({**e, "loc": e["loc"][1:]}, TrialConfig, prefix=where))
             continue
         if merged.disagreements:
             continue
-        same = made.setdefault(cfg.config_hash(), cell)
-        if same is not cell:  # e.g. lr_g: [0.001, "1e-3"]
-            differ = [a for a in axes if _freeze(same[a]) != _freeze(cell[a])]
-            if len(differ) == 1:
-                a = differ[0]
-                problems.append(f"grid.{a}: {brief(same[a])} and {brief(cell[a])} make the same trial; "
-                                f"give each value once")
-            else:
-                problems.append(f"grid: cells {suite.cell_label(same)} and {suite.cell_label(cell)} "
-                                f"make the same trial")
+        j, same = made.setdefault(cfg.config_hash(), (i, cell))
+        if same is cell:
+            continue
+        differ = [a for a in axes if _freeze(same[a]) != _freeze(cell[a])]
+        if j != i:  # e.g. lr_g: [0.001] in one mapping, ["1e-3"] in another
+            problems.append(f"{_at(suite, j)} and {_at(suite, i)}: cells {suite.cell_label(same)} and "
+                            f"{suite.cell_label(cell)} make the same trial")
+        elif len(differ) == 1:  # e.g. lr_g: [0.001, "1e-3"]
+            a = differ[0]
+            problems.append(f"{_at(suite, i)}.{a}: {brief(same[a])} and {brief(cell[a])} make the same trial; "
+                            f"give each value once")
+        else:
+            problems.append(f"{_at(suite, i)}: cells {suite.cell_label(same)} and {suite.cell_label(cell)} "
+                            f"make the same trial")
     return problems

@@ -93,7 +93,8 @@ def first_picture(folder: Path, done: pd.DataFrame) -> str | None:
 def _in_cell(trials: pd.DataFrame, cell: dict) -> pd.Series:
     mask = pd.Series(True, index=trials.index)
     for axis, value in cell.items():
-        mask &= trials[axis] == value
+        # None (e.g. no variant, filled in for a mapping of a list grid that leaves it out) is null in the table
+        mask &= trials[axis].isna() if value is None else trials[axis] == value
     return mask
 
 

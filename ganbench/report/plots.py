@@ -82,7 +82,7 @@ def load_frames(folder: Path) -> Frames:
 
 def short_labels(suite: Suite) -> dict[str, str]:
     """Legend labels without the axes that have one value: 'loss=hinge d_steps_per_g_step=2 ...' -> 'loss=hinge k=2'."""
-    varying = [a for a in suite.axes() if len(suite.grid[a]) > 1]
+    varying = [a for a in suite.axes() if len(suite.axis_values(a)) > 1]
     out = {}
     for cell in suite.cells():
         parts = [f"{ABBREV.get(a, a)}={cell[a]}" for a in varying]
@@ -195,7 +195,7 @@ def objective_metric(f: Frames, dataset: str) -> str | None:
 def plot_k_effect(f: Frames, path: Path) -> Path | None:
     """Final metric vs k, mean ± 95% t-interval over seeds; a line per setting of the other varying axes."""
     suite = f.suite
-    if len(suite.grid.get(K, [])) < 2 or f.seeded.empty:
+    if len(suite.axis_values(K)) < 2 or f.seeded.empty:
         return None
     panels = {}  # dataset -> the metrics with data: its objective, then high_quality_frac
     for dataset in dict.fromkeys(f.seeded["dataset"]):
@@ -206,8 +206,8 @@ def plot_k_effect(f: Frames, path: Path) -> Path | None:
             panels[dataset] = (data, names)
     if not panels:
         return None
-    others = [a for a in suite.axes() if a not in (K, "dataset") and len(suite.grid[a]) > 1]
-    ks = sorted(suite.grid[K])
+    others = [a for a in suite.axes() if a not in (K, "dataset") and len(suite.axis_values(a)) > 1]
+    ks = sorted(suite.axis_values(K))
     ncols = max(len(names) for _, names in panels.values())
     fig, axes = plt.subplots(len(panels), ncols, figsize=(5.5 * ncols, 3.8 * len(panels)), squeeze=False)
     for ax_row, (dataset, (data, names)) in zip(axes, panels.items()):
