@@ -124,7 +124,8 @@ class TrialConfig(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when the trial was given a GPU")
     # speed (issue 7): TF32, cuDNN autotuning and channels_last are on by default on a GPU
     amp: Literal["none", "bf16"] = Field("none", description="bf16 autocast for forward passes (no loss scaling needed)")
-    compile: bool = Field(False, description="torch.compile G and D (not with wgan-gp/r1/r2: no double backward)")
+    compile: bool = Field(False, description="torch.compile G and D (not with wgan-gp/r1/r2/consensus: no "
+                          "double backward)")
     # variants of Algorithm 1 (issue 14); each default is today's plain GAN
     variant: Optional[str] = Field(None, description="a registered preset (bench.py list variants) that sets the "
                                    "parameters below; an explicit parameter that disagrees with it is an error")
@@ -136,7 +137,8 @@ class TrialConfig(BaseModel):
     instance_noise_decay_steps: Int = Field(0, ge=0, description="iterations over which instance_noise decays "
                                             "linearly to 0 (0: constant)")
     consensus: Float = Field(0.0, ge=0, description="consensus optimization gamma: gamma/2 ||v||^2 of both players' "
-                             "gradients added to both losses (Mescheder et al. 2017); needs updates: simultaneous")
+                             "gradients, taken where each update is, added to both losses (Mescheder et al. 2017), "
+                             "with simultaneous or alternating updates; 0: off")
     updates: Literal["alternating", "simultaneous"] = Field(
         "alternating", description="alternating: Algorithm 1's k D then m G updates; simultaneous: both gradients "
         "at the current point, then both applied (k = m = 1)")
@@ -220,9 +222,12 @@ class TrialConfig(BaseModel):
 
     @model_validator(mode="after")
     def _variant_needs(self):
-        if self.consensus and self.updates != "simultaneous":
-            raise ValueError("consensus: consensus optimization takes both players' gradients at one point; "
-                             "set updates: simultaneous")
+        if self.consensus and self.unroll_steps:
+            raise ValueError("consensus: consensus optimization takes G's own loss, not one through an unrolled D; "
+                             "set unroll_steps: 0")
+        if self.updates == "simultaneous" and self.unroll_steps:
+            raise ValueError("unroll_steps: simultaneous updates take both gradients at one point, with no look-ahead "
+                             "D; set updates: alternating for an unrolled GAN")
         if self.updates == "simultaneous" and (self.d_steps_per_g_step, self.g_steps_per_d_step) != (1, 1):
             raise ValueError("updates: simultaneous makes one joint step per iteration; set d_steps_per_g_step "
                              "and g_steps_per_d_step to 1")
@@ -230,9 +235,9 @@ class TrialConfig(BaseModel):
 
     @model_validator(mode="after")
     def _compile_without_double_backward(self):
-        if self.compile and (self.loss == "wgan-gp" or self.r1 or self.r2):
+        if self.compile and (self.loss == "wgan-gp" or self.r1 or self.r2 or self.consensus):
             raise ValueError("compile: torch.compile cannot differentiate a gradient penalty twice "
-                             "(wgan-gp, r1, r2); set compile: false for these trials")
+                             "(wgan-gp, r1, r2, consensus); set compile: false for these trials")
         return self
 
     def config_hash(self) -> str:

@@ -34,6 +34,8 @@ _define("modes_covered", "modes", True, "modes", "modes holding >= min_count hig
 _define("high_quality_frac", "modes", True, "fraction", "fraction of samples within 3 std of their nearest mode")
 _define("reverse_kl", "modes", False, "nats", "KL(generated mode histogram || uniform); log(n_modes) when collapsed")
 _define("dirac_distance", "modes", False, "", "Dirac-GAN: distance sqrt(theta^2 + psi^2) to the equilibrium (0, 0)")
+_define("dirac_theta", "modes", None, "", "Dirac-GAN: the generator's parameter theta (its point mass)")
+_define("dirac_psi", "modes", None, "", "Dirac-GAN: the linear critic's slope psi")
 # convergence -- computed in metrics/convergence.py
 _define("d_real_mean", "convergence", None, "", "mean D(x) on real data (probability, or critic value)")
 _define("d_fake_mean", "convergence", None, "", "mean D(G(z)) on generated data (probability, or critic value)")

@@ -18,12 +18,17 @@ if TYPE_CHECKING:
     from ganbench.training.gan import GAN
 
 
-def dirac_distance(gan: "GAN", fake: torch.Tensor) -> float:
-    """sqrt(theta^2 + psi^2): theta = mean G(z), psi = dD/dx at the data point 0 (exact for the linear critic)."""
+def dirac_state(gan: "GAN", fake: torch.Tensor) -> dict[str, float]:
+    """The Dirac-GAN's point (theta, psi) and its distance to the equilibrium (0, 0).
+
+    theta = mean G(z), psi = dD/dx at the data point 0 (exact for the linear critic); the pair, per
+    evaluation, is the trajectory Mescheder et al. 2018 draw in the (theta, psi) plane.
+    """
     x = torch.zeros(1, 1, device=fake.device, requires_grad=True)
     with torch.enable_grad():
         (psi,) = torch.autograd.grad(gan.D(x).sum(), x)
-    return math.hypot(float(fake.mean()), float(psi))
+    theta, psi = float(fake.mean()), float(psi)
+    return {"dirac_distance": math.hypot(theta, psi), "dirac_theta": theta, "dirac_psi": psi}
 
 
 def balanced_labels(gan: "GAN", n: int) -> torch.Tensor | None:
@@ -59,7 +64,7 @@ def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> tuple[dict
     if isinstance(gan.data, ModeMixture):
         metrics.update(mode_metrics(fake, gan.data.centers.to(gan.device), gan.data.std, cfg.mode_min_count))
     if isinstance(gan.data, Dirac):
-        metrics["dirac_distance"] = dirac_distance(gan, fake)
+        metrics.update(dirac_state(gan, fake))
     if isinstance(gan.data, ImageDataset):
         metrics.update(image_metrics(gan, fake))
     return metrics, fake

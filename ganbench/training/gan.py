@@ -102,6 +102,7 @@ def variant_problems(cfg: TrialConfig, is_cycle: bool, conditional: bool) -> lis
          f"unroll_steps={cfg.unroll_steps} (the look-ahead D takes unconditional one-domain models)"),
         (cfg.instance_noise > 0 and is_cycle, f"instance_noise={cfg.instance_noise} (not for CycleGAN)"),
         (cfg.updates != "alternating" and is_cycle, f"updates={cfg.updates!r} (CycleGAN alternates)"),
+        (cfg.consensus > 0 and is_cycle, f"consensus={cfg.consensus} (not for CycleGAN)"),
     ]
     return [what for flag, what in checks if flag]
 

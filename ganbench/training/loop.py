@@ -119,11 +119,11 @@ def iteration(trainer: Trainer) -> tuple[Tensor, Tensor]:
 
 def samples_per_iteration(cfg: TrialConfig, loss) -> int:
     """Examples drawn per iteration: a D update draws a batch, a G update draws one (two for a
-    relativistic loss, which compares with a real batch) plus one per look-ahead step of an
-    unrolled D; a packed batch holds ``pac`` examples per row."""
+    relativistic loss or consensus, which read a real batch too) plus one per look-ahead step of
+    an unrolled D; a packed batch holds ``pac`` examples per row."""
     if cfg.updates == "simultaneous":
         return cfg.batch_size * cfg.pac
-    per_g = 1 + int(loss.g_uses_real) + cfg.unroll_steps
+    per_g = 1 + int(loss.g_uses_real or cfg.consensus > 0) + cfg.unroll_steps
     return cfg.batch_size * cfg.pac * (cfg.d_steps_per_g_step + cfg.g_steps_per_d_step * per_g)
 
 

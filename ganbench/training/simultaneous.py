@@ -3,7 +3,8 @@
 Both players' gradients are taken at the current point, then both are applied: one joint step per
 iteration (PacGAN's training; the "simultaneous gradient descent" of Mescheder et al.). Consensus
 optimization (Mescheder et al. 2017, "The Numerics of GANs") adds gamma/2 ||v||^2 to both losses,
-v = (dL_D/d theta_D, dL_G/d theta_G) the players' own gradients at that point.
+v = (dL_D/d theta_D, dL_G/d theta_G) the players' own gradients at that point (``updates.consensus``,
+which the alternating updates add too).
 """
 from __future__ import annotations
 
@@ -14,17 +15,10 @@ from torch import Tensor
 
 from ganbench.config import TrialConfig
 from ganbench.training.accel import autocast
-from ganbench.training.updates import DInput, Stream, clip_weights, conditioned, penalized_d_loss
+from ganbench.training.updates import DInput, Stream, clip_weights, conditioned, consensus, params_of, penalized_d_loss
 
 if TYPE_CHECKING:
     from ganbench.training.gan import GAN
-
-
-def consensus_term(d_loss: Tensor, g_loss: Tensor, d_params: list, g_params: list) -> Tensor:
-    """1/2 ||v||^2, v the players' own gradients, kept in the graph (so both can descend it)."""
-    grads = torch.autograd.grad(d_loss, d_params, create_graph=True) + \
-        torch.autograd.grad(g_loss, g_params, create_graph=True)
-    return 0.5 * sum(g.pow(2).sum() for g in grads)
 
 
 def joint_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> tuple[Tensor, Tensor]:
@@ -38,10 +32,9 @@ def joint_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> tuple[Tensor, 
         x_real, x_fake = d_input(real), d_input(conditioned(gan.G, y)(z))
         d_loss = penalized_d_loss(gan, cfg, D, x_real, x_fake)
         g_loss = gan.loss.g_loss(D(x_fake), D(x_real) if gan.loss.g_uses_real else None)
-    d_params = [p for group in gan.opt_d.param_groups for p in group["params"]]
-    g_params = [p for group in gan.opt_g.param_groups for p in group["params"]]
+    d_params, g_params = params_of(gan.opt_d), params_of(gan.opt_g)
     if cfg.consensus:
-        term = cfg.consensus * consensus_term(d_loss, g_loss, d_params, g_params)
+        term = consensus(gan, cfg, d_loss, g_loss)
         d_loss, g_loss = d_loss + term, g_loss + term
     d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
     g_grads = torch.autograd.grad(g_loss, g_params)

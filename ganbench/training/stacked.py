@@ -62,6 +62,7 @@ def unsupported(cfg: TrialConfig) -> list[str]:
         (cfg.unroll_steps > 0, f"unroll_steps={cfg.unroll_steps} (no unrolled D)"),
         (cfg.updates != "alternating", f"updates={cfg.updates!r} (only 'alternating')"),
         (cfg.g_ema > 0, f"g_ema={cfg.g_ema} (no EMA generator)"),
+        (cfg.consensus > 0, f"consensus={cfg.consensus} (no consensus optimization)"),
         (cfg.g_norm not in (None, "none"), f"g_norm={cfg.g_norm!r} (no normalisation)"),
         (cfg.d_norm not in (None, "none"), f"d_norm={cfg.d_norm!r} (no normalisation)"),
     ]

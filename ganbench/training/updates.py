@@ -4,6 +4,11 @@ Each ``*_d_update(gan, cfg, stream)`` / ``*_g_update(...)`` draws its own miniba
 trial's training stream, so the loop in ``training.loop`` is the same for every family
 (CycleGAN's updates live in ``training.cycle``) and for M stacked trials (``training.stacked``:
 the same functions, over stacked modules, a vmapped loss and one stream per trial).
+
+With ``consensus: gamma`` each update descends its player's loss plus gamma/2 ||v||^2, v both
+players' own gradients at the point where that update is taken (Mescheder et al. 2017; alternating
+as in Mescheder et al. 2018): the D update also takes G's loss on its fakes, the G update D's loss
+on a real batch.
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ class Stream:
 
     Every draw happens on that device, so no batch is copied from the host per step; a CPU
     trial draws exactly what a plain CPU generator with its seed draws. Order of draws: a D
-    update takes its real batch, then z; a G update takes z (then labels, when conditional).
+    update takes its real batch, then z; a G update takes z (then labels, when conditional; with
+    consensus, a real batch and its labels instead).
     """
 
     def __init__(self, device: torch.device, seed: int, z_dist: str = "normal"):
@@ -143,6 +149,23 @@ def penalized_d_loss(gan: "GAN", cfg: TrialConfig, D: Callable[[Tensor], Tensor]
     return loss
 
 
+def params_of(opt: torch.optim.Optimizer) -> list[Tensor]:
+    """The parameters one optimizer steps: one player's."""
+    return [p for group in opt.param_groups for p in group["params"]]
+
+
+def consensus_term(d_loss: Tensor, g_loss: Tensor, d_params: list, g_params: list) -> Tensor:
+    """1/2 ||v||^2, v the players' own gradients, kept in the graph (so both can descend it)."""
+    grads = torch.autograd.grad(d_loss, d_params, create_graph=True) + \
+        torch.autograd.grad(g_loss, g_params, create_graph=True)
+    return 0.5 * sum(g.pow(2).sum() for g in grads)
+
+
+def consensus(gan: "GAN", cfg: TrialConfig, d_loss: Tensor, g_loss: Tensor) -> Tensor:
+    """Consensus optimization's regularizer gamma/2 ||v||^2 at the point where both losses were taken."""
+    return cfg.consensus * consensus_term(d_loss, g_loss, params_of(gan.opt_d), params_of(gan.opt_g))
+
+
 def step_optimizer(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
     """One optimizer step on ``loss``, differentiating only that optimizer's parameters: a G update
     backpropagates through D to its input but computes no D weight gradients (1/6 fewer FLOPs
@@ -152,7 +175,7 @@ def step_optimizer(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
     so the gradient of their sum is every trial's own gradient).
     """
     opt.zero_grad(set_to_none=True)
-    loss.backward(torch.ones_like(loss), inputs=[p for group in opt.param_groups for p in group["params"]])
+    loss.backward(torch.ones_like(loss), inputs=params_of(opt))
     opt.step()
     return loss.detach()
 
@@ -171,15 +194,22 @@ def d_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
     A conditional pair generates its fakes with the real batch's labels, so D, the
     penalties and their interpolates all see one label per row. With packing, D judges
     ``batch_size`` rows of ``pac`` samples each; instance noise is added to every D input.
+    With consensus, G's loss on the same fakes (and real batch) enters the regularizer.
     """
     n = cfg.batch_size * cfg.pac
     real, y = stream.real(gan, n)
     z = stream.z(n, cfg.z_dim)
     d_input = DInput(gan, cfg, stream)
+    D = conditioned(gan.D, y)
     with autocast(gan.device, gan.amp):
-        with torch.no_grad():
+        with torch.set_grad_enabled(bool(cfg.consensus)):  # consensus: G's gradient at these fakes too
             fake = conditioned(gan.G, y)(z)
-        loss = penalized_d_loss(gan, cfg, conditioned(gan.D, y), d_input(real), d_input(fake))
+        x_real, x_fake = d_input(real), d_input(fake)
+        loss = penalized_d_loss(gan, cfg, D, x_real, x_fake)
+        if cfg.consensus:
+            g_loss = gan.loss.g_loss(D(x_fake), D(x_real) if gan.loss.g_uses_real else None)
+    if cfg.consensus:
+        loss = loss + consensus(gan, cfg, loss, g_loss)
     loss = step_optimizer(gan.opt_d, loss)
     clip_weights(gan)
     return loss
@@ -188,19 +218,27 @@ def d_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
 def g_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
     """One generator update against the current D (or, with ``unroll_steps``, D a few steps ahead).
 
-    A relativistic loss compares with D's outputs on a real batch, drawn here after z.
+    A relativistic loss compares with D's outputs on a real batch, drawn here after z. With
+    consensus, D's loss on a real batch (drawn after z; a conditional G's samples take its labels,
+    as in a D update) and on G's samples enters the regularizer.
     """
     n = cfg.batch_size * cfg.pac
     z = stream.z(n, cfg.z_dim)
-    y = stream.labels(gan, n)
-    real = stream.real(gan, n)[0] if gan.loss.g_uses_real else None
+    if cfg.consensus:
+        real, y = stream.real(gan, n)
+    else:
+        y = stream.labels(gan, n)
+        real = stream.real(gan, n)[0] if gan.loss.g_uses_real else None
     d_input = DInput(gan, cfg, stream)
     D = conditioned(gan.D, y)
     if cfg.unroll_steps:
         D = unrolled_critic(gan, cfg, stream, d_input)
     with autocast(gan.device, gan.amp):
-        fake_out = D(d_input(conditioned(gan.G, y)(z)))
-        real_out = D(d_input(real)) if real is not None else None
-        loss = gan.loss.g_loss(fake_out, real_out)
+        x_fake = d_input(conditioned(gan.G, y)(z))
+        x_real = d_input(real) if real is not None else None
+        loss = gan.loss.g_loss(D(x_fake), D(x_real) if gan.loss.g_uses_real else None)
+        if cfg.consensus:
+            d_loss = penalized_d_loss(gan, cfg, D, x_real, x_fake)
+    if cfg.consensus:
+        loss = loss + consensus(gan, cfg, d_loss, loss)
     return step_optimizer(gan.opt_g, loss)
-

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from ganbench.config import TrialConfig
 from ganbench.training import build, train
@@ -141,9 +142,78 @@ def test_consensus_adds_exactly_the_gradient_norm_term_on_the_dirac_gan():
     assert float(gan.G.theta.grad) == pytest.approx(float(grad_theta), rel=1e-5)
 
 
-def test_consensus_without_simultaneous_updates_and_simultaneous_with_k_are_refused():
-    with pytest.raises(ValueError, match="set updates: simultaneous"):
-        dirac(consensus=1.0)
+def dirac_field(theta: Tensor, psi: Tensor, gamma: float) -> tuple[Tensor, Tensor]:
+    """The Dirac-GAN's minimax vector field regularized by consensus, (D component, G component), by hand.
+
+    L_D = log 2 + softplus(psi theta), L_G = -softplus(psi theta) (data at 0, fakes at theta), so with
+    s = sigmoid(psi theta), v = (dL_D/dpsi, dL_G/dtheta) = (theta s, -psi s) and 1/2 ||v||^2 = (theta^2 + psi^2) s^2/2.
+    """
+    s = torch.sigmoid(psi * theta)
+    chain = (theta**2 + psi**2) * s * s * (1 - s)  # (theta^2 + psi^2) s s', s' = s (1 - s)
+    d_component = theta * s + gamma * (psi * s**2 + chain * theta)  # d/dpsi of L_D + gamma/2 ||v||^2
+    g_component = -psi * s + gamma * (theta * s**2 + chain * psi)  # d/dtheta of L_G + gamma/2 ||v||^2
+    return d_component, g_component
+
+
+def test_alternating_consensus_steps_follow_the_regularized_field_each_at_its_own_point():
+    """Mescheder et al. 2018's alternating consensus optimization: the D step takes D's component of
+    v + gamma grad 1/2 ||v||^2 at (theta, psi) = (1, 1); the G step, G's component after D has moved."""
+    gamma, lr = 1.0, 0.1
+    cfg = dirac(loss="minimax", consensus=gamma, batch_size=8, eval_samples=8)
+    gan = build(cfg)
+    stream = Stream(gan.device, 0)
+    one = torch.tensor(1.0, dtype=torch.float64)
+    theta0, psi0 = one.clone().requires_grad_(), one.clone().requires_grad_()
+    assert (float(gan.G.theta.detach()), float(gan.D.psi.detach())) == (1.0, 1.0)
+
+    # the hand-written field agrees with autograd on the two-parameter closed form
+    loss_d, loss_g = math.log(2) + F.softplus(psi0 * theta0), -F.softplus(psi0 * theta0)
+    v = (torch.autograd.grad(loss_d, psi0, create_graph=True)[0],
+         torch.autograd.grad(loss_g, theta0, create_graph=True)[0])
+    term = gamma / 2 * (v[0] ** 2 + v[1] ** 2)
+    by_autograd = (torch.autograd.grad(loss_d + term, psi0, retain_graph=True)[0],
+                   torch.autograd.grad(loss_g + term, theta0)[0])
+    d_field, g_field = dirac_field(one, one, gamma)
+    assert (float(d_field), float(g_field)) == pytest.approx(tuple(map(float, by_autograd)), rel=1e-12)
+
+    d_update(gan, cfg, stream)
+    psi1 = float(gan.D.psi.detach())
+    assert float(gan.G.theta.detach()) == 1.0  # a D step never moves G
+    assert psi1 - 1.0 == pytest.approx(-lr * float(d_field), rel=1e-6)
+    assert float(gan.D.psi.grad) == pytest.approx(float(d_field), rel=1e-6)
+
+    g_update(gan, cfg, stream)
+    _, g_field_after = dirac_field(one, torch.tensor(psi1, dtype=torch.float64), gamma)
+    assert float(gan.D.psi.detach()) == psi1  # a G step never moves D
+    assert float(gan.G.theta.grad) == pytest.approx(float(g_field_after), rel=1e-6)  # the gradient it stepped with
+    assert float(gan.G.theta.detach()) - 1.0 == pytest.approx(-lr * float(g_field_after), abs=1e-7)  # theta: float32
+    assert float(g_field) == pytest.approx(0.0909, abs=1e-4) and float(g_field_after) == pytest.approx(0.1112, abs=1e-4)
+    # (G's component at the start, (1, 1), is 18% smaller: the step above could not have been taken there)
+
+
+def dirac_distances(**kw) -> list[float]:
+    """dirac_distance every 500 of 3,000 steps on suites/dirac.yaml's minimax Dirac-GAN."""
+    result = train(dirac(loss="minimax", batch_size=8, eval_samples=8, steps=3000, eval_every=500, **kw))
+    return [v for _, name, v in result.curves if name == "dirac_distance"]
+
+
+def test_alternating_consensus_converges_on_the_dirac_gan_where_plain_alternating_circles():
+    """Mescheder et al. 2018 (Dirac-GAN, alternating gradient descent): consensus optimization converges
+    to (0, 0); without it the iterates keep circling at the start's distance (sqrt 2)."""
+    regularized, plain = dirac_distances(consensus=1.0), dirac_distances()
+    assert max(regularized) < 1e-3  # already at the first evaluation, step 500 (first below at step 290)
+    assert min(plain) > 0.5
+
+
+def test_alternating_consensus_draws_a_real_batch_per_g_step_and_is_refused_where_it_cannot_run():
+    assert train(dirac(consensus=1.0)).status == "complete"
+    result = train(ring(consensus=0.5))  # an MLP pair, non-saturating loss
+    assert result.status == "complete"
+    assert result.metrics["samples_per_s"] == pytest.approx(result.metrics["steps_per_s"] * 16 * (1 + 2))
+    with pytest.raises(ValueError, match="set unroll_steps: 0"):
+        dirac(consensus=1.0, unroll_steps=1)
+    with pytest.raises(ValueError, match="consensus"):
+        dirac(consensus=1.0, compile=True)
     with pytest.raises(ValueError, match="d_steps_per_g_step"):
         dirac(updates="simultaneous", d_steps_per_g_step=2)
 
@@ -211,3 +281,16 @@ def test_image_models_take_the_variants(variant):
         assert next(gan.D.modules()).trunk[0].in_channels == 2  # two digits packed on the channel axis
     result = train(cfg)
     assert result.status == "complete" and math.isfinite(result.metrics["fid"])
+
+
+def test_consensus_and_unrolling_are_refused_where_they_cannot_run():
+    from ganbench.training.gan import variant_problems
+    from ganbench.training.stacked import unsupported
+
+    base = dict(model="mlp", loss="nonsaturating", dataset="ring8")
+    with pytest.raises(ValueError, match="unroll_steps: simultaneous updates"):
+        TrialConfig(**base, updates="simultaneous", unroll_steps=5)
+    consensus = TrialConfig(**base, consensus=1.0)
+    assert any("consensus" in what for what in unsupported(consensus))  # stacked trials
+    assert any("consensus" in what for what in variant_problems(consensus, is_cycle=True, conditional=False))
+    assert variant_problems(consensus, is_cycle=False, conditional=False) == []
