@@ -1,4 +1,4 @@
-"""Command line: run / list / validate / report."""
+"""Command line: run / list / validate / report / compare / reproduce."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +57,15 @@ def parser() -> argparse.ArgumentParser:
                      help="compare this metric (repeatable; default: every metric with a direction)")
     cmp.add_argument("--alpha", type=_probability, default=0.05, help="significance level in (0, 1) (default 0.05)")
     cmp.add_argument("--out", type=Path, help="folder for compare.csv/.md (default: FOLDER_B)")
+    rpr = sub.add_parser("reproduce", help="run a paper's protocol suite (or read its results folder) and compare "
+                                           "it with the paper's table: reproduce.md/.csv/.html")
+    rpr.add_argument("target", help="a protocol suite (suites/papers/*.yaml) or the results folder of one")
+    rpr.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="override a suite value, e.g. --set budget.steps=5000 (repeatable; listed as deviations)")
+    rpr.add_argument("--out", type=Path, help="results folder (default results/<suite name>)")
+    rpr.add_argument("--address", help="join a Ray cluster ('auto' or HOST:PORT) instead of starting a local one")
+    rpr.add_argument("--max-concurrent", type=int, metavar="N", help="at most N trials at once")
+    rpr.add_argument("--alpha", type=_probability, default=0.05, help="significance level in (0, 1) (default 0.05)")
     return ap
 
 
@@ -79,6 +88,54 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
     console.print(render(frame))
     paths = write_comparison(frame, args.out or args.folder_b, f"compare-{args.folder_a.name}-vs-{args.folder_b.name}")
     console.print(f"written: {', '.join(str(p) for p in paths)}")
+
+
+def cmd_reproduce(args: argparse.Namespace, out: Console, err: Console) -> None:
+    """A results folder is read as it is; a suite is checked against its reference, run, then read."""
+    from ganbench.references import table_for_suite
+    from ganbench.report.reproduce import render, reproduce_folder, write_reproduction
+    from ganbench.suite import read_suite
+
+    target = Path(args.target)
+    if target.is_dir():
+        if args.overrides:
+            raise UserError(f"--set: {target} is a results folder; --set changes a suite before it runs")
+        if not (target / "suite.yaml").is_file():
+            raise SuiteError(f"{target}: not a results folder (no suite.yaml) and not a suite file")
+        table_for_suite(read_suite(target / "suite.yaml").name)  # no reference: say so before reading trials
+        folder = target
+    else:
+        # the reference and the data first: a protocol this machine cannot run is named as such
+        paper, table = table_for_suite(read_suite(target, args.overrides).name)
+        check_runnable(read_suite(target, args.overrides), table, str(target))
+        suite = load_suite(target, args.overrides)
+        from ganbench.sweep.driver import run_suite
+
+        folder = args.out or RESULTS_ROOT / suite.name
+        run_suite(suite, folder, address=args.address, max_concurrent=args.max_concurrent, console=err,
+                  source=str(target))
+    rep = reproduce_folder(folder, alpha=args.alpha)
+    paths = write_reproduction(rep)
+    out.print(render(rep))
+    out.print(f"written: {', '.join(str(p) for p in paths)}", soft_wrap=True)
+
+
+def check_runnable(suite, table, source: str) -> None:
+    """A protocol whose data this machine lacks (e.g. local MNIST files) is reported as not runnable here."""
+    from ganbench.datasets import DatasetUnavailable
+    from ganbench.registry import DATASETS
+    from ganbench.suite import suite_datasets
+
+    load_all()
+    for name in suite_datasets(suite):
+        if name not in DATASETS:
+            continue  # load_suite names it with the valid choices
+        try:
+            DATASETS.get(name)()
+        except DatasetUnavailable as e:
+            needs = f" It needs {table.requires}." if table.requires else ""
+            raise UserError(f"{source}: not runnable here: {e}{needs} Its reference "
+                            f"({table.title}) stays unchecked on this machine.") from None
 
 
 def cmd_list(kind: str | None, console: Console) -> None:
@@ -138,6 +195,10 @@ def run_command(args: argparse.Namespace, out: Console, err: Console) -> None:
         cmd_validate(args, out)
     elif args.command == "compare":
         cmd_compare(args, out)
+    elif args.command == "reproduce":
+        if args.max_concurrent is not None and args.max_concurrent < 1:
+            raise SuiteError(f"--max-concurrent: must be >= 1, got {args.max_concurrent}")
+        cmd_reproduce(args, out, err)
     elif args.command == "report":
         if not (args.folder / "suite.yaml").exists():
             raise SuiteError(f"{args.folder}: not a results folder (no suite.yaml)")

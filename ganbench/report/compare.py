@@ -38,7 +38,7 @@ from ganbench.registry import METRICS
 from ganbench.results import Status, atomic_write, atomic_write_text, read_table
 from ganbench.suite import Suite, SuiteError, read_suite
 
-__all__ = ["COLUMNS", "compare_runs", "render", "write_comparison"]
+__all__ = ["COLUMNS", "compare_runs", "load_run", "render", "write_comparison"]
 
 COLUMNS = ["cell", "metric", "n_a", "n_b", "mean_a", "mean_b", "diff", "rel_diff",
            "p_welch", "p_mannwhitney", "significant", "better", "note"]
@@ -55,8 +55,8 @@ def compare_runs(dir_a: Path, dir_b: Path, metrics: list[str] | None = None, alp
     UnknownNameError. The folders and suites are kept in ``df.attrs`` for the headers.
     """
     dir_a, dir_b = Path(dir_a), Path(dir_b)
-    suite_a, labels_a, trials_a = _load(dir_a)
-    suite_b, labels_b, trials_b = _load(dir_b)
+    suite_a, labels_a, trials_a = load_run(dir_a)
+    suite_b, labels_b, trials_b = load_run(dir_b)
     if metrics is not None:
         chosen = [METRICS.get(name) for name in metrics]
     else:
@@ -79,7 +79,7 @@ def compare_runs(dir_a: Path, dir_b: Path, metrics: list[str] | None = None, alp
     return df
 
 
-def _load(folder: Path) -> tuple[Suite, list[str], pd.DataFrame]:
+def load_run(folder: Path) -> tuple[Suite, list[str], pd.DataFrame]:
     """The folder's suite, its recorded cell labels (grid order first) and its complete non-search trials."""
     if not folder.is_dir():
         raise SuiteError(f"{folder}: no such results folder")

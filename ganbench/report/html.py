@@ -20,7 +20,7 @@ document.querySelectorAll('table.board th').forEach((th, col) => th.addEventList
 }));
 """
 
-_CSS = """
+CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table.board { border-collapse: collapse; font-size: 13px; }
 table.board th { cursor: pointer; background: #f0f0f0; position: sticky; top: 0; }
@@ -69,7 +69,7 @@ def to_html(title: str, description: str, header: list[str], table: pd.DataFrame
                        f"<figcaption>{html.escape(path.name)}</figcaption></figure>")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{html.escape(description)}</p>" if description else "",
         '<ul class="header">' + "".join(f"<li>{_inline(item)}</li>" for item in header) + "</ul>",

@@ -1,0 +1,281 @@
+"""A results folder against its paper: reproduce.md/.csv/.html beside the leaderboard.
+
+Per row of the paper's table and metric: the paper's value ± spread (n), ours mean ± 95% interval
+(n seeds), the difference and a verdict; per claim: holds / fails / inconclusive with its test and
+p-value (rules in ``verdicts``); and every way the run deviated from the paper's protocol: the
+table's settings the run's suite.yaml does not match (budget, seeds, data substitutes, ...) and the
+differences the reference lists for even the protocol suite.
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Group
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from ganbench.config import same_value
+from ganbench.references import Paper, Table, table_for_suite
+from ganbench.report.compare import load_run
+from ganbench.report.stats import mean_ci95
+from ganbench.report.verdicts import INCONCLUSIVE, compare_claim, threshold_claim, value_verdict
+from ganbench.results import atomic_write, atomic_write_text
+from ganbench.suite import Suite
+
+__all__ = ["COLUMNS", "Reproduction", "deviations", "reproduce_folder", "write_reproduction"]
+
+COLUMNS = ["kind", "item", "cell", "metric", "paper", "paper_value", "paper_spread", "paper_spread_kind", "paper_n",
+           "ours_mean", "ours_ci95", "ours_n", "diff", "test", "p_value", "verdict", "note"]
+NOT_RUN = "not run"
+
+
+@dataclass
+class Reproduction:
+    paper: Paper
+    table: Table
+    suite: Suite
+    folder: Path
+    frame: pd.DataFrame
+    deviations: list[str] = field(default_factory=list)
+
+
+def _lookup(dump: dict, dotted: str) -> Any:
+    node: Any = dump
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "not set"
+
+
+_MISSING = _Missing()
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def deviations(table: Table, suite: Suite) -> list[str]:
+    """How the run's suite departs from the paper's protocol: each setting that differs, then the known differences."""
+    dump = suite.model_dump(mode="json")
+    out = []
+    for key, expected in table.settings.items():
+        actual = len(suite.seeds) if key == "n_seeds" else _lookup(dump, key)
+        if actual is _MISSING or not same_value(actual, expected):
+            name = "seeds (runs per row)" if key == "n_seeds" else key
+            out.append(f"{name}: {_show(expected)} in the paper, {_show(actual)} here")
+    return out + [f"always: {text}" for text in table.differences]
+
+
+def _matches(cell: dict[str, Any], pattern: dict[str, Any]) -> bool:
+    return all(key in cell and same_value(cell[key], value) for key, value in pattern.items())
+
+
+def _cell_of(suite: Suite, pattern: dict[str, Any]) -> tuple[str | None, str]:
+    """The label of the one cell matching ``pattern``, or (None, why not)."""
+    found = [suite.cell_label(c) for c in suite.cells() if _matches(c, pattern)]
+    shown = " ".join(f"{k}={_show(v)}" for k, v in pattern.items())
+    if len(found) == 1:
+        return found[0], ""
+    if not found:
+        return None, f"no cell of suite {suite.name} has {shown}"
+    return None, f"{len(found)} cells of suite {suite.name} have {shown}: the reference must pick one"
+
+
+def _values(trials: pd.DataFrame, label: str | None, metric: str) -> np.ndarray:
+    if label is None or metric not in trials:
+        return np.array([])
+    group = trials[trials["cell"] == label]
+    return pd.to_numeric(group[metric], errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _ours(x: np.ndarray) -> dict:
+    mean, half, n = mean_ci95(x)
+    return {"ours_mean": mean, "ours_ci95": half, "ours_n": n}
+
+
+def reproduce_folder(folder: Path, alpha: float = 0.05) -> Reproduction:
+    """Compare a finished (or partial) results folder with the paper table its suite reproduces.
+
+    Raises ReferenceError (a UserError) when the suite has no reference data.
+    """
+    folder = Path(folder)
+    suite, _, trials = load_run(folder)
+    paper, table = table_for_suite(suite.name)
+    rows = []
+    for row in table.rows:
+        label, why = _cell_of(suite, row.cell)
+        for metric, reported in (row.values or {None: None}).items():
+            base = {"kind": "value", "item": row.label, "cell": label or "", "metric": metric or "",
+                    "paper": reported.text() if reported else "-",
+                    "paper_value": reported.value if reported else math.nan,
+                    "paper_spread": reported.spread if reported and reported.spread is not None else math.nan,
+                    "paper_spread_kind": reported.spread_kind if reported else "",
+                    "paper_n": reported.n if reported and reported.n else math.nan}
+            if reported is None or label is None:
+                rows.append({**base, **_ours(np.array([])), "diff": math.nan, "test": "-", "p_value": math.nan,
+                             "verdict": NOT_RUN if label is None else "-", "note": "; ".join(filter(None, [why, row.note]))})
+                continue
+            x = _values(trials, label, metric)
+            verdict = value_verdict(reported, x, alpha)
+            ours = _ours(x)
+            rows.append({**base, **ours, "diff": ours["ours_mean"] - reported.value, "test": verdict.test,
+                         "p_value": verdict.p, "verdict": verdict.verdict,
+                         "note": "; ".join(filter(None, [verdict.note, row.note]))})
+    for claim in table.claims:
+        if claim.kind == "comparison":
+            (la, wa), (lb, wb) = _cell_of(suite, claim.a), _cell_of(suite, claim.b)
+            cells = f"A: {la or '?'} | B: {lb or '?'}"
+            if la is None or lb is None:
+                verdict, why = None, "; ".join(filter(None, [wa, wb]))
+            else:
+                xa, xb = _values(trials, la, claim.metric), _values(trials, lb, claim.metric)
+                verdict, why = compare_claim(xa, xb, claim.direction, alpha), ""
+                ma, mb = mean_ci95(xa)[0], mean_ci95(xb)[0]
+                cells += f" (means {ma:.4g} vs {mb:.4g})"
+        else:
+            label, why = _cell_of(suite, claim.cell)
+            cells = label or "?"
+            if label is None:
+                verdict = None
+            else:
+                x = _values(trials, label, claim.metric)
+                verdict = threshold_claim(x, claim.below, claim.above, alpha)
+                bound = f"< {claim.below:g}" if claim.below is not None else f"> {claim.above:g}"
+                cells += f" (mean {mean_ci95(x)[0]:.4g}, claim {bound})"
+        rows.append({"kind": "claim", "item": claim.statement, "cell": cells, "metric": claim.metric,
+                     "paper": claim.id, "test": verdict.test if verdict else "-",
+                     "p_value": verdict.p if verdict else math.nan,
+                     "verdict": verdict.verdict if verdict else NOT_RUN,
+                     "note": "; ".join(filter(None, [why, verdict.note if verdict else ""]))})
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return Reproduction(paper, table, suite, folder, frame, deviations(table, suite))
+
+
+# --- output --------------------------------------------------------------------------
+
+
+def _num(v: float) -> str:
+    return f"{v:.4g}" if isinstance(v, (int, float)) and math.isfinite(v) else "-"
+
+
+def _ours_text(r: pd.Series) -> str:
+    if not r["ours_n"]:
+        return "-"
+    half = f" ± {_num(r['ours_ci95'])}" if math.isfinite(r["ours_ci95"]) else ""
+    return f"{_num(r['ours_mean'])}{half} (n = {int(r['ours_n'])})"
+
+
+def value_table(rep: Reproduction) -> pd.DataFrame:
+    v = rep.frame[rep.frame["kind"] == "value"]
+    return pd.DataFrame({
+        "row": v["item"], "metric": v["metric"], "paper": v["paper"], "ours (mean ± 95% CI)": v.apply(_ours_text, axis=1),
+        "ours - paper": v["diff"].map(_num), "test": v["test"], "p": v["p_value"].map(_num),
+        "verdict": v["verdict"], "note": v["note"]})
+
+
+def claim_table(rep: Reproduction) -> pd.DataFrame:
+    c = rep.frame[rep.frame["kind"] == "claim"]
+    return pd.DataFrame({"claim": c["item"], "metric": c["metric"], "cells": c["cell"], "test": c["test"],
+                         "p": c["p_value"].map(_num), "verdict": c["verdict"], "note": c["note"]})
+
+
+def _counts(series: pd.Series) -> str:
+    counts = series.value_counts()
+    return ", ".join(f"{n} {v}" for v, n in counts.items()) or "none"
+
+
+def header(rep: Reproduction) -> list[str]:
+    s = rep.suite
+    seeds = len(s.seeds)
+    return [
+        f"paper: {rep.paper.citation}" + (f" ({rep.paper.url})" if rep.paper.url else ""),
+        f"table: {rep.table.title}",
+        f"run: suite `{s.name}` (hash `{s.suite_hash()}`), {len(s.cells())} cells x {seeds} seeds, "
+        f"{s.budget.steps} steps, results in `{rep.folder}`",
+        "verdicts (alpha 0.05): a value `agrees` when the paper's value is inside our 95% t-interval or the difference "
+        "is not significant (Welch from summary statistics), `differs` when it is, `inconclusive` with fewer than 2 runs; "
+        "a claim `holds` when its one-sided test is significant, `fails` when the opposite one is",
+        f"values: {_counts(value_table(rep)['verdict'])}; claims: {_counts(claim_table(rep)['verdict'])}",
+    ]
+
+
+def to_markdown(rep: Reproduction) -> str:
+    lines = [f"# Reproduction: {rep.paper.key}, {rep.table.id}", ""]
+    lines += [f"- {item}" for item in header(rep)] + [""]
+    if rep.table.rows:
+        lines += ["## The paper's rows", "", value_table(rep).to_markdown(index=False), ""]
+    if rep.table.claims:
+        lines += ["## The paper's claims", "", claim_table(rep).to_markdown(index=False), ""]
+    lines += ["## Deviations from the paper's protocol", ""]
+    lines += [f"- {d}" for d in rep.deviations] or ["- none"]
+    lines += ["", "## The paper's protocol", "", rep.table.protocol, ""]
+    return "\n".join(lines)
+
+
+def to_html(rep: Reproduction) -> str:
+    from ganbench.report.html import CSS
+
+    def table(df: pd.DataFrame) -> str:
+        return df.to_html(index=False, classes="board", border=0, escape=True)
+
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>Reproduction: {html.escape(rep.table.id)}</title><style>{CSS}</style></head><body>",
+             f"<h1>Reproduction: {html.escape(rep.paper.key)}, {html.escape(rep.table.id)}</h1>",
+             '<ul class="header">' + "".join(f"<li>{html.escape(h)}</li>" for h in header(rep)) + "</ul>"]
+    if rep.table.rows:
+        parts += ["<h2>The paper's rows</h2>", table(value_table(rep))]
+    if rep.table.claims:
+        parts += ["<h2>The paper's claims</h2>", table(claim_table(rep))]
+    parts += ["<h2>Deviations from the paper's protocol</h2>",
+              "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in rep.deviations or ["none"]) + "</ul>",
+              "<h2>The paper's protocol</h2>", f"<p>{html.escape(rep.table.protocol)}</p>", "</body></html>", ""]
+    return "\n".join(parts)
+
+
+def write_reproduction(rep: Reproduction) -> list[Path]:
+    """reproduce.csv (full precision), .md and .html in the results folder, each written atomically."""
+    csv, md, page = (rep.folder / f"reproduce.{ext}" for ext in ("csv", "md", "html"))
+    atomic_write(csv, lambda tmp: rep.frame.to_csv(tmp, index=False))
+    atomic_write_text(md, to_markdown(rep))
+    atomic_write_text(page, to_html(rep))
+    return [md, csv, page]
+
+
+_STYLE = {"agrees": "green", "holds": "green", "differs": "red", "fails": "red", INCONCLUSIVE: "yellow"}
+
+
+def render(rep: Reproduction) -> Group:
+    """The compact terminal version: row x metric and claims, with their verdicts; deviations counted."""
+    parts: list = [Text(f"{rep.paper.key} {rep.table.id}: {rep.table.title}", style="bold")]
+    if rep.table.rows:
+        t = RichTable(title_justify="left", box=None, pad_edge=False)
+        for col in ("row", "metric", "paper", "ours", "verdict"):
+            t.add_column(col)
+        v = value_table(rep)
+        for _, r in v.iterrows():
+            t.add_row(Text(str(r["row"])), Text(str(r["metric"])), Text(str(r["paper"])),
+                      Text(str(r["ours (mean ± 95% CI)"])), Text(str(r["verdict"]), style=_STYLE.get(r["verdict"], "")))
+        parts.append(t)
+    if rep.table.claims:
+        t = RichTable(box=None, pad_edge=False)
+        for col in ("claim", "p", "verdict"):
+            t.add_column(col)
+        for _, r in claim_table(rep).iterrows():
+            t.add_row(Text(str(r["claim"])), Text(str(r["p"])), Text(str(r["verdict"]), style=_STYLE.get(r["verdict"], "")))
+        parts.append(t)
+    parts.append(Text(f"{len(rep.deviations)} deviation(s) from the paper's protocol (listed in reproduce.md)"))
+    return Group(*parts)

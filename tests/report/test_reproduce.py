@@ -1,0 +1,100 @@
+"""bench.py reproduce on a results folder: planted per-seed values against the PacGAN grid table.
+
+The trials are synthetic (values drawn around planted means): what is tested is the matching of the
+paper's rows and claims to cells, the verdicts, the deviation list and the files, not training.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ganbench.cli import main
+from ganbench.report.reproduce import reproduce_folder, write_reproduction
+from ganbench.suite import read_suite
+
+ROOT = Path(__file__).resolve().parents[2]
+GRID = ROOT / "suites" / "papers" / "pacgan-grid.yaml"
+SEEDS = [0, 1, 2, 3, 4]
+#: planted (mean, sd) of modes_covered per variant: GAN near the paper's 17.3, PacGAN2 10 s.e. below its 23.8
+PLANTED = {"gan": (17.3, 1.0), "pacgan2": (21.5, 0.5), "pacgan3": (24.6, 0.5), "pacgan4": (24.8, 0.3)}
+
+
+def results_folder(path: Path) -> Path:
+    suite = read_suite(GRID, ["budget.steps=10000", f"seeds={SEEDS}"])
+    rng = np.random.default_rng(0)
+    rows = []
+    for cell in suite.cells():
+        mean, sd = PLANTED[cell["variant"]]
+        for seed in SEEDS:
+            rows.append({"cell": suite.cell_label(cell), "seed": seed, "status": "complete", "phase": "grid",
+                         "modes_covered": rng.normal(mean, sd), "high_quality_frac": rng.normal(0.9, 0.01),
+                         "reverse_kl": rng.normal(0.3, 0.05)})
+    rows.append({"cell": suite.cell_label(suite.cells()[0]), "seed": 9, "status": "diverged", "phase": "grid",
+                 "modes_covered": 0.0})  # not complete: never counted
+    path.mkdir(parents=True)
+    (path / "suite.yaml").write_text(yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False))
+    pd.DataFrame(rows).to_parquet(path / "trials.parquet", index=False)
+    return path
+
+
+def pick(frame: pd.DataFrame, kind: str, item: str, metric: str) -> pd.Series:
+    hit = frame[(frame["kind"] == kind) & (frame["item"] == item) & (frame["metric"] == metric)]
+    assert len(hit) == 1
+    return hit.iloc[0]
+
+
+def test_rows_claims_and_deviations(tmp_path):
+    rep = reproduce_folder(results_folder(tmp_path / "run"))
+    f = rep.frame
+    gan = pick(f, "value", "GAN", "modes_covered")
+    assert gan["verdict"] == "agrees" and gan["ours_n"] == 5  # the diverged seed is not a value
+    assert pick(f, "value", "PacGAN2", "modes_covered")["verdict"] == "differs"
+    assert pick(f, "value", "PacGAN2", "reverse_kl")["verdict"] == "differs"  # 0.3 vs the paper's 0.13 ± 0.04
+    central = pick(f, "claim", "PacGAN2 covers more modes than GAN (the paper's central claim)", "modes_covered")
+    assert central["verdict"] == "holds" and central["p_value"] < 0.05
+    kl = f[(f["kind"] == "claim") & (f["metric"] == "reverse_kl")].iloc[0]
+    assert kl["verdict"] == "inconclusive"  # the planted KLs do not differ
+    assert "budget.steps: 400000 in the paper, 10000 here" in rep.deviations
+    assert "seeds (runs per row): 10 in the paper, 5 here" in rep.deviations
+
+
+def test_cli_reads_a_folder_without_running_and_writes_three_files(tmp_path, capsys):
+    folder = results_folder(tmp_path / "run")
+    before = (folder / "trials.parquet").read_bytes()
+    assert main(["reproduce", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "holds" in out and "deviation" in out
+    for ext in ("md", "csv", "html"):
+        assert (folder / f"reproduce.{ext}").stat().st_size > 0
+    assert (folder / "trials.parquet").read_bytes() == before
+    md = (folder / "reproduce.md").read_text()
+    assert "## Deviations from the paper's protocol" in md and "budget.steps: 400000 in the paper" in md
+    csv = pd.read_csv(folder / "reproduce.csv")
+    assert set(csv["verdict"]) <= {"agrees", "differs", "inconclusive", "holds", "fails", "not run", "-"}
+
+
+def test_cli_refuses_a_suite_with_no_reference_data(capsys):
+    assert main(["reproduce", str(ROOT / "suites" / "ring-losses.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "has no reference data" in err and "pacgan-grid" in err
+
+
+def test_cli_refuses_set_on_a_results_folder(tmp_path, capsys):
+    folder = results_folder(tmp_path / "run")
+    assert main(["reproduce", str(folder), "--set", "budget.steps=5"]) == 2
+    assert "--set" in capsys.readouterr().err
+
+
+def test_a_missing_cell_is_reported_not_run(tmp_path):
+    _ = results_folder(tmp_path / "run")
+    folder = tmp_path / "run"
+    suite = read_suite(GRID, [f"seeds={SEEDS}", "grid.variant=[gan, pacgan2]"])
+    (folder / "suite.yaml").write_text(yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False))
+    f = reproduce_folder(folder).frame
+    assert pick(f, "value", "PacGAN4", "modes_covered")["verdict"] == "not run"
+    assert "no cell of suite pacgan-grid has variant=pacgan4" in pick(f, "value", "PacGAN4", "modes_covered")["note"]
+    write_reproduction(reproduce_folder(folder))  # writes with not-run rows too
