@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import matplotlib
 
@@ -81,11 +81,23 @@ def load_frames(folder: Path) -> Frames:
 
 
 def short_labels(suite: Suite) -> dict[str, str]:
-    """Legend labels without the axes that have one value: 'loss=hinge d_steps_per_g_step=2 ...' -> 'loss=hinge k=2'."""
+    """Legend labels without the axes that have one value: 'loss=hinge d_steps_per_g_step=2 ...' -> 'loss=hinge k=2'.
+
+    In a list of grids most cells carry filled-in values ('r1=0.0' where a grid did not set r1): an axis
+    part is shown only where it differs from the value most cells have, unless no value holds a majority.
+    """
+    cells = suite.cells()
     varying = [a for a in suite.axes() if len(suite.axis_values(a)) > 1]
+    usual: dict[str, Any] = {}
+    if len(suite.grids()) > 1:
+        for axis in varying:
+            values = [repr(c[axis]) for c in cells]
+            common = max(set(values), key=values.count)
+            if values.count(common) * 2 > len(values):
+                usual[axis] = common
     out = {}
-    for cell in suite.cells():
-        parts = [f"{ABBREV.get(a, a)}={cell[a]}" for a in varying]
+    for cell in cells:
+        parts = [f"{ABBREV.get(a, a)}={cell[a]}" for a in varying if usual.get(a) != repr(cell[a])]
         out[suite.cell_label(cell)] = " ".join(parts) or suite.cell_label(cell)
     return out
 
@@ -355,6 +367,40 @@ def _histogram(ax, pts: np.ndarray, centers: np.ndarray, lo, hi, color) -> None:
 # --- all of them ------------------------------------------------------------------------
 
 
+# --- 7. the Dirac-GAN's (theta, psi) plane ----------------------------------------------
+
+
+def plot_dirac(f: Frames, path: Path) -> Path | None:
+    """Each cell's trajectories in the (theta, psi) plane, one panel per cell, as Mescheder et al. 2018 draw
+    them: converging methods spiral into the equilibrium (0, 0), the others circle it or drift away."""
+    points = f.curves[f.curves["metric"].isin(["dirac_theta", "dirac_psi"])]
+    if points.empty:
+        return None
+    wide = points.pivot_table(index=["cell", "trial_id", "step"], columns="metric", values="value").reset_index()
+    cells = [c for c in f.cells() if c in set(wide["cell"])]
+    cols = min(4, len(cells))
+    rows = -(-len(cells) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False, sharex=True, sharey=True)
+    reach = float(np.nanmax(np.abs(wide[["dirac_theta", "dirac_psi"]].to_numpy()))) if len(wide) else 1.0
+    lim = min(max(1.5, reach * 1.1), 5.0)  # a diverging run beyond 5 leaves the panel: the others stay readable
+    for ax, cell in zip(axes.flat, cells):
+        for _, run in wide[wide["cell"] == cell].groupby("trial_id"):
+            run = run.sort_values("step")
+            ax.plot(run["dirac_theta"], run["dirac_psi"], "-", color=f.colors[cell], lw=0.8, alpha=0.8)
+            ax.plot(run["dirac_theta"].iloc[-1], run["dirac_psi"].iloc[-1], "o", color=f.colors[cell], ms=6)
+        ax.plot(0, 0, "k*", ms=8)
+        ax.set_title(f.labels[cell], fontsize=9)
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim))
+    for ax in axes.flat[len(cells):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("theta (G)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("psi (D)")
+    fig.suptitle("Dirac-GAN trajectories at each evaluation (dot: the last; star: the equilibrium)", fontsize=10)
+    return save_figure(fig, path)
+
+
 def write_plots(folder: Path) -> list[Path]:
     """Write every plot whose data the folder holds into folder/plots/; return the paths written."""
     f = load_frames(folder)
@@ -364,7 +410,7 @@ def write_plots(folder: Path) -> list[Path]:
     ]
     jobs += [("equilibrium.png", lambda p: plot_equilibrium(f, p)), ("k_effect.png", lambda p: plot_k_effect(f, p)),
              ("modes.png", lambda p: plot_modes(f, p)), ("samples.png", lambda p: plot_samples(f, p)),
-             ("throughput.png", lambda p: plot_throughput(f, p))]
+             ("throughput.png", lambda p: plot_throughput(f, p)), ("dirac.png", lambda p: plot_dirac(f, p))]
     written = []
     with plt.rc_context(STYLE):
         for name, plot in jobs:

@@ -182,7 +182,7 @@ def _ours_text(r: pd.Series) -> str:
 def value_table(rep: Reproduction) -> pd.DataFrame:
     v = rep.frame[rep.frame["kind"] == "value"]
     return pd.DataFrame({
-        "row": v["item"], "metric": v["metric"], "paper": v["paper"], "ours (mean ± 95% CI)": v.apply(_ours_text, axis=1),
+        "row": v["item"], "metric": v["metric"], "paper": v["paper"], "ours (mean ± 95% CI)": [_ours_text(r) for _, r in v.iterrows()],
         "ours - paper": v["diff"].map(_num), "test": v["test"], "p": v["p_value"].map(_num),
         "verdict": v["verdict"], "note": v["note"]})
 

@@ -98,3 +98,22 @@ def test_a_missing_cell_is_reported_not_run(tmp_path):
     assert pick(f, "value", "PacGAN4", "modes_covered")["verdict"] == "not run"
     assert "no cell of suite pacgan-grid has variant=pacgan4" in pick(f, "value", "PacGAN4", "modes_covered")["note"]
     write_reproduction(reproduce_folder(folder))  # writes with not-run rows too
+
+
+def test_a_claims_only_table_on_a_list_grid(tmp_path):
+    """Mescheder et al.'s Dirac-GAN table has claims and no numbers; its suite is a list of grids."""
+    suite = read_suite(ROOT / "suites" / "papers" / "mescheder-dirac.yaml")
+    converging = lambda c: c["consensus"] > 0 or c["r1"] > 0 or c["r2"] > 0 or c["instance_noise"] > 0  # noqa: E731
+    rows = [{"cell": suite.cell_label(c), "seed": s, "status": "complete", "phase": "grid",
+             "dirac_distance": 1e-40 if converging(c) else 1.4} for c in suite.cells() for s in suite.seeds]
+    folder = tmp_path / "dirac"
+    folder.mkdir()
+    (folder / "suite.yaml").write_text(yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False))
+    pd.DataFrame(rows).to_parquet(folder / "trials.parquet", index=False)
+    rep = reproduce_folder(folder)
+    claims = rep.frame[rep.frame["kind"] == "claim"]
+    assert len(claims) == 16 and set(claims["verdict"]) == {"holds"}
+    assert rep.frame[rep.frame["kind"] == "value"].empty
+    assert [d for d in rep.deviations if not d.startswith("always:")] == []
+    md = (write_reproduction(rep)[0]).read_text()
+    assert "## The paper's claims" in md and "## The paper's rows" not in md
