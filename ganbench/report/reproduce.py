@@ -205,7 +205,7 @@ def header(rep: Reproduction) -> list[str]:
         f"paper: {rep.paper.citation}" + (f" ({rep.paper.url})" if rep.paper.url else ""),
         f"table: {rep.table.title}",
         f"run: suite `{s.name}` (hash `{s.suite_hash()}`), {len(s.cells())} cells x {seeds} seeds, "
-        f"{s.budget.steps} steps, results in `{rep.folder}`",
+        f"{s.budget.steps} steps (results folder `{rep.folder.name}/`)",
         "verdicts (alpha 0.05): a value `agrees` when the paper's value is inside our 95% t-interval or the difference "
         "is not significant (Welch from summary statistics), `differs` when it is, `inconclusive` with fewer than 2 runs; "
         "a claim `holds` when its one-sided test is significant, `fails` when the opposite one is",

@@ -37,3 +37,16 @@ def test_a_report_rebuilds_after_a_loss_it_names_was_renamed(tmp_path, monkeypat
     monkeypatch.delitem(LOSSES._items, "hinge")
     folder = rebuild("ring-losses", tmp_path)
     assert (folder / "leaderboard.md").read_bytes() == (ROOT / "results/ring-losses/leaderboard.md").read_bytes()
+
+
+REPRODUCED = sorted(p.parent.name for p in (ROOT / "results").glob("*/reproduce.md"))
+
+
+@pytest.mark.parametrize("name", REPRODUCED)
+def test_a_published_reproduction_rebuilds_identically(name, tmp_path):
+    from ganbench.report.reproduce import reproduce_folder, write_reproduction
+
+    folder = shutil.copytree(ROOT / "results" / name, tmp_path / name)
+    write_reproduction(reproduce_folder(folder))
+    for table in ("reproduce.md", "reproduce.csv", "reproduce.html"):
+        assert (folder / table).read_bytes() == (ROOT / "results" / name / table).read_bytes(), table
