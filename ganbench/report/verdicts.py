@@ -8,6 +8,9 @@ A paper reports a value ± a spread over n runs; we have one value per seed. Rul
 - ``differs``: outside our interval and significant;
 - ``inconclusive``: no test possible (fewer than 2 of our runs, or no values).
 
+An ``agrees`` from an interval wider than a fifth of the paper's value is noted as weak: with few
+seeds a wide interval agrees with almost anything.
+
 A claim is a one-sided test in the direction the paper states: ``holds`` when that test is
 significant, ``fails`` when the test in the opposite direction is, ``inconclusive`` otherwise.
 Comparisons use Welch's t-test (unequal variances), thresholds a one-sample t-test against the
@@ -31,6 +34,8 @@ __all__ = ["AGREES", "DIFFERS", "FAILS", "HOLDS", "INCONCLUSIVE", "Verdict", "co
            "value_verdict"]
 
 AGREES, DIFFERS, INCONCLUSIVE, HOLDS, FAILS = "agrees", "differs", "inconclusive", "holds", "fails"
+#: an `agrees` whose 95% half-width exceeds this fraction of the paper's value is noted as weak
+WIDE = 0.2
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,11 @@ def value_verdict(paper: Reported, ours, alpha: float = 0.05) -> Verdict:
     else:
         test = "one-sample t (paper value taken as exact)"
         p = (1.0 if mean == paper.value else 0.0) if sd == 0 else _quiet(stats.ttest_1samp, x, paper.value)
+    # an interval wider than a fifth of the value agrees with almost anything: say so beside the verdict
+    weak = f"weak: our interval is ± {half:.3g} ({n} runs)" if half > WIDE * abs(paper.value) else ""
     if within:
-        return Verdict(AGREES, test, p, "the paper's value is inside our 95% interval")
-    return Verdict(DIFFERS if p < alpha else AGREES, test, p)
+        return Verdict(AGREES, test, p, "; ".join(filter(None, ["the paper's value is inside our 95% interval", weak])))
+    return Verdict(DIFFERS, test, p) if p < alpha else Verdict(AGREES, test, p, weak)
 
 
 def _one_sided(test_name: str, p_claimed: float, p_opposite: float, alpha: float, note: str = "") -> Verdict:

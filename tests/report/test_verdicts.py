@@ -85,3 +85,9 @@ def test_threshold_claims():
     assert threshold_claim(seeds(0.02, 0.005), below=0.05).verdict == HOLDS
     assert threshold_claim(seeds(0.05, 0.03), below=0.05).verdict == INCONCLUSIVE
     assert threshold_claim([], below=0.05).verdict == INCONCLUSIVE
+
+
+def test_a_wide_interval_agrees_weakly():
+    verdict = value_verdict(Reported(value=23.8, spread=0.7, n=10), seeds(16.0, 8.0, n=5))
+    assert verdict.verdict == AGREES and "weak" in verdict.note
+    assert "weak" not in value_verdict(Reported(value=7.2, spread=0.1, n=10), seeds(7.0, 0.5)).note
