@@ -26,7 +26,7 @@ from ganbench.report.compare import load_run
 from ganbench.report.stats import mean_ci95
 from ganbench.report.verdicts import INCONCLUSIVE, compare_claim, threshold_claim, value_verdict
 from ganbench.results import atomic_write, atomic_write_text
-from ganbench.suite import Suite
+from ganbench.suite import Suite, read_suite
 
 __all__ = ["COLUMNS", "Reproduction", "deviations", "reproduce_folder", "write_reproduction"]
 
@@ -68,8 +68,24 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def deviations(table: Table, suite: Suite) -> list[str]:
-    """How the run's suite departs from the paper's protocol: each setting that differs, then the known differences."""
+#: the protocol suites, shipped beside the package (a source checkout or an editable install)
+PROTOCOL_SUITES = Path(__file__).resolve().parents[2] / "suites" / "papers"
+
+
+def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A suite dump as dotted keys (budget.steps, params.lr_g, grid.dataset); lists stay values."""
+    if not isinstance(node, dict):
+        return {prefix: node}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def deviations(table: Table, suite: Suite, protocol: Suite | None = None) -> list[str]:
+    """How the run's suite departs from the paper's protocol: each of the paper's settings that differs, then
+    each other value changed from the protocol suite (``--set`` overrides: budget, seeds, ...), then the
+    differences the reference lists for every run."""
     dump = suite.model_dump(mode="json")
     out = []
     for key, expected in table.settings.items():
@@ -77,7 +93,22 @@ def deviations(table: Table, suite: Suite) -> list[str]:
         if actual is _MISSING or not same_value(actual, expected):
             name = "seeds (runs per row)" if key == "n_seeds" else key
             out.append(f"{name}: {_show(expected)} in the paper, {_show(actual)} here")
+    if protocol is not None:
+        ours, theirs = _flat(dump), _flat(protocol.model_dump(mode="json"))
+        covered = set(table.settings) | ({"seeds"} if "n_seeds" in table.settings else set())
+        for key in sorted(set(ours) | set(theirs)):
+            if key in covered or key in ("name", "description"):
+                continue
+            a, b = theirs.get(key, _MISSING), ours.get(key, _MISSING)
+            if a is _MISSING or b is _MISSING or not same_value(a, b):
+                out.append(f"{key}: {_show(a)} in the protocol suite, {_show(b)} here")
     return out + [f"always: {text}" for text in table.differences]
+
+
+def protocol_suite(name: str) -> Suite | None:
+    """The shipped protocol suite of that name, read as data (None where this install has no suites/papers)."""
+    path = PROTOCOL_SUITES / f"{name}.yaml"
+    return read_suite(path) if path.is_file() else None
 
 
 def _matches(cell: dict[str, Any], pattern: dict[str, Any]) -> bool:
@@ -162,7 +193,7 @@ def reproduce_folder(folder: Path, alpha: float = 0.05) -> Reproduction:
                      "verdict": verdict.verdict if verdict else NOT_RUN,
                      "note": "; ".join(filter(None, [why, verdict.note if verdict else ""]))})
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    return Reproduction(paper, table, suite, folder, frame, deviations(table, suite))
+    return Reproduction(paper, table, suite, folder, frame, deviations(table, suite, protocol_suite(suite.name)))
 
 
 # --- output --------------------------------------------------------------------------

@@ -81,3 +81,15 @@ def test_a_bad_reference_file_is_named_with_its_problem(change, problem):
     with pytest.raises(ReferenceError, match=problem) as err:
         parse_paper(raw, "ganbench/references/pacgan.yaml")
     assert "ganbench/references/pacgan.yaml" in str(err.value)
+
+
+def test_a_value_changed_from_the_protocol_suite_is_a_deviation_too():
+    from ganbench.report.reproduce import protocol_suite
+
+    _, table = table_for_suite("r3gan-stacked-digits")  # the paper states no budget: the protocol suite does
+    run = read_suite(PAPERS / "r3gan-stacked-digits.yaml", ["budget.steps=1500", "params.eval_samples=2500"])
+    found = deviations(table, run, protocol_suite("r3gan-stacked-digits"))
+    assert "budget.steps: 20000 in the protocol suite, 1500 here" in found
+    assert "params.eval_samples: 26000 in the protocol suite, 2500 here" in found
+    assert [d for d in deviations(table, read_suite(PAPERS / "r3gan-stacked-digits.yaml"),
+                                  protocol_suite("r3gan-stacked-digits")) if not d.startswith("always")] == []
