@@ -31,7 +31,7 @@ img.grid { width: 96px; image-rendering: pixelated; }
 """
 
 
-def _inline(text: str) -> str:
+def inline_code(text: str) -> str:
     """Escape, then turn Markdown `code` into <code>."""
     return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
 
@@ -72,7 +72,7 @@ def to_html(title: str, description: str, header: list[str], table: pd.DataFrame
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{html.escape(description)}</p>" if description else "",
-        '<ul class="header">' + "".join(f"<li>{_inline(item)}</li>" for item in header) + "</ul>",
+        '<ul class="header">' + "".join(f"<li>{inline_code(item)}</li>" for item in header) + "</ul>",
         f'<table class="board"><thead><tr>{head}</tr></thead><tbody>',
         *rows,
         "</tbody></table>",

@@ -258,7 +258,7 @@ def to_markdown(rep: Reproduction) -> str:
 
 
 def to_html(rep: Reproduction) -> str:
-    from ganbench.report.html import CSS
+    from ganbench.report.html import CSS, inline_code
 
     def table(df: pd.DataFrame) -> str:
         return df.to_html(index=False, classes="board", border=0, escape=True)
@@ -266,7 +266,7 @@ def to_html(rep: Reproduction) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>Reproduction: {html.escape(rep.table.id)}</title><style>{CSS}</style></head><body>",
              f"<h1>Reproduction: {html.escape(rep.paper.key)}, {html.escape(rep.table.id)}</h1>",
-             '<ul class="header">' + "".join(f"<li>{html.escape(h)}</li>" for h in header(rep)) + "</ul>"]
+             '<ul class="header">' + "".join(f"<li>{inline_code(h)}</li>" for h in header(rep)) + "</ul>"]
     if rep.table.rows:
         parts += ["<h2>The paper's rows</h2>", table(value_table(rep))]
     if rep.table.claims:
