@@ -15,7 +15,8 @@ from torch import Tensor
 
 from ganbench.config import TrialConfig
 from ganbench.training.accel import autocast
-from ganbench.training.updates import DInput, Stream, clip_weights, conditioned, consensus, params_of, penalized_d_loss
+from ganbench.training.updates import (DInput, Stream, clip_weights, conditioned, consensus, generator_loss,
+                                       params_of, penalized_d_loss)
 
 if TYPE_CHECKING:
     from ganbench.training.gan import GAN
@@ -31,7 +32,7 @@ def joint_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> tuple[Tensor, 
     with autocast(gan.device, gan.amp):
         x_real, x_fake = d_input(real), d_input(conditioned(gan.G, y)(z))
         d_loss = penalized_d_loss(gan, cfg, D, x_real, x_fake)
-        g_loss = gan.loss.g_loss(D(x_fake), D(x_real) if gan.loss.g_uses_real else None)
+        g_loss = generator_loss(gan, D, x_real, x_fake)
     d_params, g_params = params_of(gan.opt_d), params_of(gan.opt_g)
     if cfg.consensus:
         term = consensus(gan, cfg, d_loss, g_loss)

@@ -149,6 +149,11 @@ def penalized_d_loss(gan: "GAN", cfg: TrialConfig, D: Callable[[Tensor], Tensor]
     return loss
 
 
+def generator_loss(gan: "GAN", D: Callable[[Tensor], Tensor], x_real: Tensor | None, x_fake: Tensor) -> Tensor:
+    """G's loss on D's reading of ``x_fake`` (and of ``x_real`` for a relativistic loss, which compares the two)."""
+    return gan.loss.g_loss(D(x_fake), D(x_real) if gan.loss.g_uses_real else None)
+
+
 def params_of(opt: torch.optim.Optimizer) -> list[Tensor]:
     """The parameters one optimizer steps: one player's."""
     return [p for group in opt.param_groups for p in group["params"]]
@@ -207,7 +212,7 @@ def d_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
         x_real, x_fake = d_input(real), d_input(fake)
         loss = penalized_d_loss(gan, cfg, D, x_real, x_fake)
         if cfg.consensus:
-            g_loss = gan.loss.g_loss(D(x_fake), D(x_real) if gan.loss.g_uses_real else None)
+            g_loss = generator_loss(gan, D, x_real, x_fake)
     if cfg.consensus:
         loss = loss + consensus(gan, cfg, loss, g_loss)
     loss = step_optimizer(gan.opt_d, loss)
@@ -236,7 +241,7 @@ def g_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> Tensor:
     with autocast(gan.device, gan.amp):
         x_fake = d_input(conditioned(gan.G, y)(z))
         x_real = d_input(real) if real is not None else None
-        loss = gan.loss.g_loss(D(x_fake), D(x_real) if gan.loss.g_uses_real else None)
+        loss = generator_loss(gan, D, x_real, x_fake)
         if cfg.consensus:
             d_loss = penalized_d_loss(gan, cfg, D, x_real, x_fake)
     if cfg.consensus:
