@@ -24,7 +24,6 @@ unchanged pairs are still flagged, so read the p-values, not only the ✓.
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from scipy import stats
 
 from ganbench.metrics import Metric
 from ganbench.registry import METRICS
+from ganbench.report.stats import pvalue
 from ganbench.results import Status, atomic_write, atomic_write_text, read_table
 from ganbench.suite import Suite, SuiteError, read_suite
 
@@ -148,9 +148,7 @@ def _test(x: np.ndarray, y: np.ndarray, metric: Metric, alpha: float, tested: bo
 def _welch(x: np.ndarray, y: np.ndarray) -> float:
     if np.ptp(x) == 0 and np.ptp(y) == 0:  # no spread: t is undefined (nan or inf), the answer is not
         return 1.0 if x[0] == y[0] else 0.0
-    with warnings.catch_warnings():  # scipy warns on nearly constant samples; the p-value is still usable
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+    return pvalue(stats.ttest_ind, x, y, equal_var=False)
 
 
 def _mann_whitney(x: np.ndarray, y: np.ndarray) -> float:

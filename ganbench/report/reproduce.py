@@ -23,6 +23,7 @@ from rich.text import Text
 from ganbench.config import same_value
 from ganbench.references import Paper, Table, table_for_suite
 from ganbench.report.compare import load_run
+from ganbench.report.html import CSS, inline_code
 from ganbench.report.stats import mean_ci95
 from ganbench.report.verdicts import INCONCLUSIVE, compare_claim, threshold_claim, value_verdict
 from ganbench.results import atomic_write, atomic_write_text
@@ -258,8 +259,6 @@ def to_markdown(rep: Reproduction) -> str:
 
 
 def to_html(rep: Reproduction) -> str:
-    from ganbench.report.html import CSS, inline_code
-
     def table(df: pd.DataFrame) -> str:
         return df.to_html(index=False, classes="board", border=0, escape=True)
 

@@ -20,7 +20,6 @@ variance to test: equal samples decide by their values alone (p = 0 or 1), and t
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -28,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from ganbench.references import Reported
-from ganbench.report.stats import mean_ci95
+from ganbench.report.stats import mean_ci95, pvalue
 
 __all__ = ["AGREES", "DIFFERS", "FAILS", "HOLDS", "INCONCLUSIVE", "Verdict", "compare_claim", "threshold_claim",
            "value_verdict"]
@@ -51,12 +50,6 @@ def _finite(values) -> np.ndarray:
     return x[np.isfinite(x)]
 
 
-def _quiet(test, *args, **kwargs) -> float:
-    with warnings.catch_warnings():  # scipy warns on nearly constant samples; the p-value is still usable
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(test(*args, **kwargs).pvalue)
-
-
 def value_verdict(paper: Reported, ours, alpha: float = 0.05) -> Verdict:
     """Our per-seed values of one metric against the paper's reported number."""
     x = _finite(ours)
@@ -71,10 +64,10 @@ def value_verdict(paper: Reported, ours, alpha: float = 0.05) -> Verdict:
         if sd == 0 and paper_sd == 0:
             p = 1.0 if mean == paper.value else 0.0
         else:
-            p = _quiet(stats.ttest_ind_from_stats, mean, sd, n, paper.value, paper_sd, paper.n, equal_var=False)
+            p = pvalue(stats.ttest_ind_from_stats, mean, sd, n, paper.value, paper_sd, paper.n, equal_var=False)
     else:
         test = "one-sample t (paper value taken as exact)"
-        p = (1.0 if mean == paper.value else 0.0) if sd == 0 else _quiet(stats.ttest_1samp, x, paper.value)
+        p = (1.0 if mean == paper.value else 0.0) if sd == 0 else pvalue(stats.ttest_1samp, x, paper.value)
     # an interval wider than a fifth of the value agrees with almost anything: say so beside the verdict
     weak = f"weak: our interval is ± {half:.3g} ({n} runs)" if half > WIDE * abs(paper.value) else ""
     if within:
@@ -100,8 +93,8 @@ def compare_claim(a, b, direction: str, alpha: float = 0.05) -> Verdict:
         d = sign * (x[0] - y[0])
         return _one_sided("constant runs (no variance)", 0.0 if d > 0 else 1.0, 0.0 if d < 0 else 1.0, alpha)
     opposite = "less" if direction == "greater" else "greater"
-    p = _quiet(stats.ttest_ind, x, y, equal_var=False, alternative=direction)
-    q = _quiet(stats.ttest_ind, x, y, equal_var=False, alternative=opposite)
+    p = pvalue(stats.ttest_ind, x, y, equal_var=False, alternative=direction)
+    q = pvalue(stats.ttest_ind, x, y, equal_var=False, alternative=opposite)
     return _one_sided("Welch t, one-sided", p, q, alpha)
 
 
@@ -119,6 +112,6 @@ def threshold_claim(values, below: Optional[float] = None, above: Optional[float
         return _one_sided("value vs threshold (no variance)", 0.0 if d > 0 else 1.0, 0.0 if d < 0 else 1.0,
                           alpha, note)
     opposite = "greater" if direction == "less" else "less"
-    p = _quiet(stats.ttest_1samp, x, threshold, alternative=direction)
-    q = _quiet(stats.ttest_1samp, x, threshold, alternative=opposite)
+    p = pvalue(stats.ttest_1samp, x, threshold, alternative=direction)
+    q = pvalue(stats.ttest_1samp, x, threshold, alternative=opposite)
     return _one_sided("one-sample t vs threshold, one-sided", p, q, alpha)
