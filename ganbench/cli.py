@@ -106,8 +106,9 @@ def cmd_reproduce(args: argparse.Namespace, out: Console, err: Console) -> None:
         folder = target
     else:
         # the reference and the data first: a protocol this machine cannot run is named as such
-        paper, table = table_for_suite(read_suite(target, args.overrides).name)
-        check_runnable(read_suite(target, args.overrides), table, str(target))
+        planned = read_suite(target, args.overrides)
+        paper, table = table_for_suite(planned.name)
+        check_runnable(planned, table, str(target))
         suite = load_suite(target, args.overrides)
         from ganbench.sweep.driver import run_suite
 
@@ -122,20 +123,15 @@ def cmd_reproduce(args: argparse.Namespace, out: Console, err: Console) -> None:
 
 def check_runnable(suite, table, source: str) -> None:
     """A protocol whose data this machine lacks (e.g. local MNIST files) is reported as not runnable here."""
-    from ganbench.datasets import DatasetUnavailable
-    from ganbench.registry import DATASETS
+    from ganbench.datasets.local import unavailable
     from ganbench.suite import suite_datasets
 
-    load_all()
     for name in suite_datasets(suite):
-        if name not in DATASETS:
-            continue  # load_suite names it with the valid choices
-        try:
-            DATASETS.get(name)()
-        except DatasetUnavailable as e:
+        missing = unavailable(name)  # a file check, no parsing; the run's own checks load the data once
+        if missing is not None:
             needs = f" It needs {table.requires}." if table.requires else ""
-            raise UserError(f"{source}: not runnable here: {e}{needs} Its reference "
-                            f"({table.title}) stays unchecked on this machine.") from None
+            raise UserError(f"{source}: not runnable here: {missing}{needs} Its reference "
+                            f"({table.title}) stays unchecked on this machine.")
 
 
 def cmd_list(kind: str | None, console: Console) -> None:

@@ -99,6 +99,18 @@ def locate(dataset: str) -> Path:
 _IDX_FOLDERS = {"mnist": ("mnist", "MNIST/raw"), "fashion_mnist": ("fashion_mnist", "FashionMNIST/raw")}
 
 
+def unavailable(dataset: str) -> DatasetUnavailable | None:
+    """Why ``dataset`` cannot load here (its local files are missing), or None: present, or not a local-folder
+    set. Cheap, as ``locate``."""
+    if dataset not in (*_IDX_FOLDERS, "cifar10"):
+        return None
+    try:
+        locate(dataset)
+    except DatasetUnavailable as err:
+        return err
+    return None
+
+
 def _cifar_python_hint(root: Path) -> str:
     candidates = [root / "cifar10" / "cifar-10-batches-py", root / "cifar-10-batches-py", root / "cifar10"]
     for folder in candidates:

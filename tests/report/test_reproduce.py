@@ -117,3 +117,12 @@ def test_a_claims_only_table_on_a_list_grid(tmp_path):
     assert [d for d in rep.deviations if not d.startswith("always:")] == []
     md = (write_reproduction(rep)[0]).read_text()
     assert "## The paper's claims" in md and "## The paper's rows" not in md
+
+
+def test_cli_reports_a_protocol_whose_data_is_missing_as_not_runnable(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GANBENCH_DATA_DIR", str(tmp_path / "no-data"))
+    out = tmp_path / "out"
+    assert main(["reproduce", str(ROOT / "suites" / "papers" / "goodfellow-mnist.yaml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "not runnable here" in err and "train-images-idx3-ubyte" in err and "Traceback" not in err
+    assert not out.exists()  # nothing is made for a run that cannot start
