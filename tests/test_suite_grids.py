@@ -9,8 +9,9 @@ import yaml
 
 from ganbench.cli import main
 from ganbench.report.plots import short_labels
-from ganbench.suite import SuiteError, load_suite, suite_datasets, validate_suite
+from ganbench.suite import load_suite, suite_datasets, validate_suite
 from ganbench.sweep.plan import GridPlan
+from tests.test_suite import error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,14 +44,6 @@ def suite_with(grid=None, **changes) -> dict:
         raw["grid"] = grid
     raw.update(changes)
     return raw
-
-
-def error(raw: dict) -> str:
-    with pytest.raises(SuiteError) as info:
-        validate_suite(raw, source="suites/x.yaml")
-    message = str(info.value)
-    assert message.startswith("suites/x.yaml:")
-    return message
 
 
 def test_a_list_of_grids_concatenates_each_product_and_fills_the_axes_a_mapping_leaves_out():
