@@ -294,3 +294,16 @@ def test_consensus_and_unrolling_are_refused_where_they_cannot_run():
     assert any("consensus" in what for what in unsupported(consensus))  # stacked trials
     assert any("consensus" in what for what in variant_problems(consensus, is_cycle=True, conditional=False))
     assert variant_problems(consensus, is_cycle=False, conditional=False) == []
+
+
+def test_dirac_rows_record_the_point_theta_psi_of_the_trajectory():
+    # R1 on the Dirac-GAN: the recorded point is the models' own parameters, and its norm is dirac_distance
+    cfg = TrialConfig(model="dirac", loss="minimax", dataset="dirac", optimizer="sgd", lr_g=0.1, lr_d=0.1,
+                      batch_size=8, z_dim=1, eval_samples=8, steps=40, eval_every=20, r1=0.3)
+    assert float(build(cfg).G.theta) == 1.0  # the start
+    result = train(cfg)
+    curves = {(step, name): value for step, name, value in result.curves}
+    for step in (20, 40):
+        theta, psi = curves[(step, "dirac_theta")], curves[(step, "dirac_psi")]
+        assert math.hypot(theta, psi) == pytest.approx(curves[(step, "dirac_distance")], rel=1e-9)
+    assert abs(result.metrics["dirac_theta"]) < 1.0  # R1 pulls it in towards the equilibrium
