@@ -4,22 +4,33 @@ The samples are the per-seed values of each cell's complete, non-search trials: 
 trials are different configurations tuned for the objective, and diverged, pruned or failed
 trials have no final metric to average (report.py counts them; a comparison ignores them).
 
-Two tests, because they answer different questions:
+Which test (the ``test`` column says):
 
-- Welch's t-test (unequal variances) compares the means over seeds, which is what the
-  leaderboards report; seed variances differ between configurations, so no pooled variance.
-  It decides ``significant`` (p < alpha). Zero variance on both sides has no t statistic:
-  different constants count as p = 0, identical ones as p = 1.
-- Mann-Whitney U (two-sided) compares the distributions without assuming normality; Lucic
-  et al. 2018 ("Are GANs Created Equal?") used it. Being rank based it is coarse with few
-  seeds: its smallest two-sided p is 2 / C(n_a + n_b, n_a), so with 3 seeds a side it is 0.1
-  and the test can never reach 0.05. The ``note`` column says so wherever the sample sizes
-  cannot reach alpha (fewer than 4 seeds a side at 0.05). Small samples with ties use the
-  exact permutation distribution: scipy's default turns to the normal approximation on ties
-  and would give 0.047 for three 1s against three 2s, below that bound.
+- Paired, when both cells ran at least 2 of the same seeds: trials that share a seed share their
+  initial draws, so the per-seed differences B - A remove the seed-to-seed variation both sides
+  have in common. Only the common seeds are paired (``n_pairs``; the note says when some values
+  had no partner). The paired t-test decides (``p_paired_t``); the Wilcoxon signed-rank test
+  (``p_wilcoxon``, exact for small n) stands beside it without assuming normality; its smallest
+  two-sided p is 2 / 2^n, so it needs 6 pairs to reach 0.05 (the note says so below that).
+- Otherwise Welch's t-test (unequal variances) decides: seed variances differ between
+  configurations, so no pooled variance. Zero variance on both sides has no t statistic:
+  different constants count as p = 0, identical ones as p = 1 (a constant paired difference too).
+  Mann-Whitney U (two-sided; Lucic et al. 2018, "Are GANs Created Equal?", used it) stands beside
+  it. Being rank based it is coarse with few seeds: its smallest two-sided p is
+  2 / C(n_a + n_b, n_a), 0.1 with 3 seeds a side (the note says so wherever it cannot reach
+  alpha). Small samples with ties use the exact permutation distribution: scipy's default turns
+  to the normal approximation on ties and would give 0.047 for three 1s against three 2s.
 
-No correction for multiple comparisons: over many cells x metrics about alpha of the
-unchanged pairs are still flagged, so read the p-values, not only the ✓.
+``p_welch`` and ``p_mannwhitney`` are filled for every tested row, paired or not (Welch stays
+valid with paired seeds, only weaker); ``p_value`` is the p of the deciding t-test.
+
+Multiple comparisons: ``p_holm`` is ``p_value`` Holm-Bonferroni adjusted over every tested row of
+the comparison (cells x metrics), and ``significant`` means p_holm < alpha, so the chance of any
+false ✓ in the whole table stays below alpha. ``flag`` is "inconclusive" for a difference that is
+not significant and smaller than the seed-to-seed spread (the pooled sd of A and B): more seeds,
+not this table, would decide it; ``n_seeds_for_80pct_power`` says how many (per side, or pairs).
+``diff_ci95_low/high`` is the BCa bootstrap 95% interval of B - A (of the paired differences when
+paired).
 """
 from __future__ import annotations
 
@@ -28,31 +39,37 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rich import box
 from rich.table import Table
 from rich.text import Text
 from scipy import stats
 
 from ganbench.metrics import Metric
 from ganbench.registry import METRICS
-from ganbench.report.stats import pvalue
+from ganbench.report.stats import (bootstrap_ci, bootstrap_diff_ci, holm, pair_by_seed, paired_tests, pooled_sd,
+                                   seeds_for_power, welch, wilcoxon_min_p)
 from ganbench.results import Status, atomic_write, atomic_write_text, read_table
 from ganbench.suite import Suite, SuiteError, read_suite
 
 __all__ = ["COLUMNS", "compare_runs", "load_run", "render", "write_comparison"]
 
-COLUMNS = ["cell", "metric", "n_a", "n_b", "mean_a", "mean_b", "diff", "rel_diff",
-           "p_welch", "p_mannwhitney", "significant", "better", "note"]
+#: the old columns keep their names and order; the paired tests, the correction and the power sit between them
+COLUMNS = ["cell", "metric", "n_a", "n_b", "n_pairs", "mean_a", "mean_b", "diff", "rel_diff",
+           "diff_ci95_low", "diff_ci95_high", "test", "p_welch", "p_mannwhitney", "p_paired_t", "p_wilcoxon",
+           "p_value", "p_holm", "significant", "better", "flag", "n_seeds_for_80pct_power", "note"]
+PAIRED, UNPAIRED = "paired t / Wilcoxon ({} pairs)", "Welch / Mann-Whitney"
+INCONCLUSIVE = "inconclusive"
 #: Mann-Whitney with ties is exact (all arrangements enumerated) up to this many; 924 = 6 vs 6 takes ~20 ms
 EXACT_MAX = 1000
 
 
 def compare_runs(dir_a: Path, dir_b: Path, metrics: list[str] | None = None, alpha: float = 0.05) -> pd.DataFrame:
-    """One row per (cell, metric): A's and B's samples, diff = B - A, both tests, the better side.
+    """One row per (cell, metric): A's and B's samples, diff = B - A, the tests, Holm's correction, the better side.
 
     Cells come in A's grid order, then B's extra cells; a cell recorded in only one folder is
     kept with note "only in A"/"only in B" and no test. ``metrics`` defaults to every registered
     metric with a direction that has finite values in both folders; an unknown name raises
-    UnknownNameError. The folders and suites are kept in ``df.attrs`` for the headers.
+    UnknownNameError. The folders, suites and the number of tests are kept in ``df.attrs`` for the headers.
     """
     dir_a, dir_b = Path(dir_a), Path(dir_b)
     suite_a, labels_a, trials_a = load_run(dir_a)
@@ -63,18 +80,20 @@ def compare_runs(dir_a: Path, dir_b: Path, metrics: list[str] | None = None, alp
         chosen = _default_metrics(trials_a, trials_b)
         if not chosen:
             raise SuiteError(f"{dir_a} vs {dir_b}: no metric with a direction has values in both folders")
+    seeded = "seed" in trials_a and "seed" in trials_b  # rows without seeds cannot be paired
     rows = []
     for cell in dict.fromkeys(labels_a + labels_b):
         in_a, in_b = cell in labels_a, cell in labels_b
         for metric in chosen:
-            x, notes_a = _sample(trials_a, cell, metric.name, "A") if in_a else (np.array([]), [])
-            y, notes_b = _sample(trials_b, cell, metric.name, "B") if in_b else (np.array([]), [])
-            row = {"cell": cell, "metric": metric.name, **_test(x, y, metric, alpha, tested=in_a and in_b)}
+            x, notes_a = _sample(trials_a, cell, metric.name, "A") if in_a else (pd.Series(dtype=float), [])
+            y, notes_b = _sample(trials_b, cell, metric.name, "B") if in_b else (pd.Series(dtype=float), [])
+            row = {"cell": cell, "metric": metric.name,
+                   **_test(x, y, alpha, tested=in_a and in_b, seeded=seeded)}
             only = [] if in_a and in_b else ["only in A" if in_a else "only in B"]
             row["note"] = "; ".join(only + notes_a + notes_b + row.pop("notes"))
             rows.append(row)
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df.attrs.update(dir_a=str(dir_a), dir_b=str(dir_b), alpha=alpha,
+    df = _correct(pd.DataFrame(rows), chosen, alpha)
+    df.attrs.update(dir_a=str(dir_a), dir_b=str(dir_b), alpha=alpha, n_tests=int(df["p_value"].notna().sum()),
                     suite_a=_describe(suite_a), suite_b=_describe(suite_b))
     return df
 
@@ -107,12 +126,14 @@ def _default_metrics(a: pd.DataFrame, b: pd.DataFrame) -> list[Metric]:
     return [m for m in chosen if m.higher_is_better is not None and has_values(a, m.name) and has_values(b, m.name)]
 
 
-def _sample(trials: pd.DataFrame, cell: str, metric: str, side: str) -> tuple[np.ndarray, list[str]]:
-    """Finite values of one cell's metric, and notes on what is missing."""
+def _sample(trials: pd.DataFrame, cell: str, metric: str, side: str) -> tuple[pd.Series, list[str]]:
+    """Finite values of one cell's metric, indexed by seed where recorded, and notes on what is missing."""
     group = trials[trials["cell"] == cell]
     if metric not in group:
-        return np.array([]), [f"{side}: {metric} not recorded"]
-    values = pd.to_numeric(group[metric], errors="coerce").to_numpy(dtype=np.float64)
+        return pd.Series(dtype=float), [f"{side}: {metric} not recorded"]
+    values = pd.to_numeric(group[metric], errors="coerce").astype(np.float64)
+    if "seed" in group:
+        values.index = group["seed"].to_numpy()
     finite = values[np.isfinite(values)]
     if len(group) == 0:
         return finite, [f"{side}: no complete trials"]
@@ -121,34 +142,59 @@ def _sample(trials: pd.DataFrame, cell: str, metric: str, side: str) -> tuple[np
     return finite, []
 
 
-def _test(x: np.ndarray, y: np.ndarray, metric: Metric, alpha: float, tested: bool) -> dict:
+def _test(a: pd.Series, b: pd.Series, alpha: float, tested: bool, seeded: bool) -> dict:
+    """Every column of one row but the correction's; ``spread`` (the pooled sd) for the flag, ``notes`` for the note."""
+    x, y = a.to_numpy(), b.to_numpy()
     n_a, n_b = len(x), len(y)
     mean_a = float(x.mean()) if n_a else math.nan
     mean_b = float(y.mean()) if n_b else math.nan
     diff = mean_b - mean_a
-    out = {"n_a": n_a, "n_b": n_b, "mean_a": mean_a, "mean_b": mean_b, "diff": diff,
+    out = {"n_a": n_a, "n_b": n_b, "n_pairs": 0, "mean_a": mean_a, "mean_b": mean_b, "diff": diff,
            "rel_diff": diff / abs(mean_a) if mean_a != 0 else math.nan,
-           "p_welch": math.nan, "p_mannwhitney": math.nan, "significant": False, "better": "", "notes": []}
+           "diff_ci95_low": math.nan, "diff_ci95_high": math.nan, "test": "",
+           "p_welch": math.nan, "p_mannwhitney": math.nan, "p_paired_t": math.nan, "p_wilcoxon": math.nan,
+           "p_value": math.nan, "n_seeds_for_80pct_power": math.nan, "spread": math.nan, "notes": []}
     if not tested:
         return out
     if n_a < 2 or n_b < 2:
         out["notes"].append("fewer than 2 values on a side: no test")
         return out
-    out["p_welch"] = _welch(x, y)
-    out["p_mannwhitney"] = _mann_whitney(x, y)
-    min_p = 2 / math.comb(n_a + n_b, n_a)
-    if min_p >= alpha:
-        out["notes"].append(f"Mann-Whitney cannot reach p < {alpha:g} with {n_a} vs {n_b} seeds (min p {min_p:.2g})")
-    out["significant"] = bool(out["p_welch"] < alpha)
-    if out["significant"] and metric.higher_is_better is not None:
-        out["better"] = "B" if metric.better(mean_b, mean_a) else "A"
+    out.update(p_welch=welch(x, y), p_mannwhitney=_mann_whitney(x, y), spread=pooled_sd(x, y))
+    pairs = pair_by_seed(a, b) if seeded else None
+    if pairs is None:
+        low, high = bootstrap_diff_ci(x, y, paired=False)
+        out.update(test=UNPAIRED, p_value=out["p_welch"], diff_ci95_low=low, diff_ci95_high=high,
+                   n_seeds_for_80pct_power=seeds_for_power(diff, out["spread"], paired=False, alpha=alpha))
+        min_p = 2 / math.comb(n_a + n_b, n_a)
+        if min_p >= alpha:
+            out["notes"].append(f"Mann-Whitney cannot reach p < {alpha:g} with {n_a} vs {n_b} seeds "
+                                f"(min p {min_p:.2g})")
+        return out
+    d = pairs[1] - pairs[0]
+    p = paired_tests(*pairs)
+    low, high = bootstrap_ci(d)
+    out.update(test=PAIRED.format(len(d)), n_pairs=len(d), p_paired_t=p.t, p_wilcoxon=p.wilcoxon, p_value=p.t,
+               diff_ci95_low=low, diff_ci95_high=high,
+               n_seeds_for_80pct_power=seeds_for_power(d.mean(), d.std(ddof=1), paired=True, alpha=alpha))
+    if len(d) < max(n_a, n_b):
+        out["notes"].append(f"paired on the {len(d)} seeds both ran ({n_a} in A, {n_b} in B)")
+    if wilcoxon_min_p(len(d)) >= alpha:
+        out["notes"].append(f"Wilcoxon cannot reach p < {alpha:g} with {len(d)} pairs "
+                            f"(min p {wilcoxon_min_p(len(d)):.2g})")
     return out
 
 
-def _welch(x: np.ndarray, y: np.ndarray) -> float:
-    if np.ptp(x) == 0 and np.ptp(y) == 0:  # no spread: t is undefined (nan or inf), the answer is not
-        return 1.0 if x[0] == y[0] else 0.0
-    return pvalue(stats.ttest_ind, x, y, equal_var=False)
+def _correct(df: pd.DataFrame, metrics: list[Metric], alpha: float) -> pd.DataFrame:
+    """Holm over every tested row, then what follows from it: significant, better, flag."""
+    df["p_holm"] = holm(df["p_value"])
+    df["significant"] = (df["p_holm"] < alpha).to_numpy()
+    direction = {m.name: m for m in metrics}
+    df["better"] = [("B" if direction[m].better(b, a) else "A") if sig and direction[m].higher_is_better is not None
+                    else "" for m, a, b, sig in zip(df["metric"], df["mean_a"], df["mean_b"], df["significant"])]
+    # a difference inside the seed-to-seed spread that the test cannot tell apart: more seeds would decide
+    small = df["diff"].abs() < df["spread"]
+    df["flag"] = np.where(df["p_value"].notna() & ~df["significant"] & small, INCONCLUSIVE, "")
+    return df[COLUMNS]
 
 
 def _mann_whitney(x: np.ndarray, y: np.ndarray) -> float:
@@ -167,6 +213,11 @@ def _describe(suite: Suite) -> str:
 # --- output --------------------------------------------------------------------------
 
 
+#: the terminal keeps to these (the Markdown has every display column, the CSV every number)
+#: (the means are one step away: B - A and its percentage of A; the notes become numbered footnotes)
+TERMINAL_COLUMNS = ["cell", "metric", "n A/B", "B - A", "test", "p Holm", "better", "flag", "seeds@80%", "note"]
+
+
 def _display(df: pd.DataFrame) -> pd.DataFrame:
     """The comparison as text cells, shared by the terminal and Markdown tables."""
     arrows = {True: " ↑", False: " ↓", None: ""}
@@ -174,17 +225,30 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
     def num(v: float) -> str:
         return f"{v:.4g}" if math.isfinite(v) else "-"
 
+    def prob(p: float) -> str:
+        return f"{p:.3g}" if math.isfinite(p) else "-"
+
+    def seeds(n: float) -> str:
+        return f"{n:.0f}" if math.isfinite(n) else "∞" if n == math.inf else "-"
+
+    paired = df["n_pairs"] > 0
     return pd.DataFrame({
         "cell": _short_labels(df["cell"]),
         "metric": [m + arrows[METRICS.get(m).higher_is_better] for m in df["metric"]],
         "n A/B": [f"{a}/{b}" for a, b in zip(df["n_a"], df["n_b"])],
         "mean A": df["mean_a"].map(num),
         "mean B": df["mean_b"].map(num),
-        "B - A": [f"{d:+.4g} ({r:+.1%})" if math.isfinite(r) else num(d) for d, r in zip(df["diff"], df["rel_diff"])],
-        "p Welch": df["p_welch"].map(lambda p: f"{p:.3g}" if math.isfinite(p) else "-"),
-        "p M-W": df["p_mannwhitney"].map(lambda p: f"{p:.3g}" if math.isfinite(p) else "-"),
+        "B - A": [f"{d:+.3g} ({r:+.0%})" if math.isfinite(r) else num(d) for d, r in zip(df["diff"], df["rel_diff"])],
+        "95% CI B - A": [f"[{lo:+.3g}, {hi:+.3g}]" if math.isfinite(lo) else "-"
+                         for lo, hi in zip(df["diff_ci95_low"], df["diff_ci95_high"])],
+        "test": [f"paired {n}" if n else "Welch" if t else "-" for n, t in zip(df["n_pairs"], df["test"])],
+        "p": df["p_value"].map(prob),
+        "p rank": df["p_wilcoxon"].where(paired, df["p_mannwhitney"]).map(prob),
+        "p Holm": df["p_holm"].map(prob),
         "sig": df["significant"].map(lambda s: "✓" if s else ""),
         "better": df["better"],
+        "flag": df["flag"],
+        "seeds@80%": df["n_seeds_for_80pct_power"].map(seeds),
         "note": df["note"],
     })
 
@@ -198,18 +262,26 @@ def _short_labels(cells: pd.Series) -> pd.Series:
 
 def _caption(df: pd.DataFrame) -> str:
     alpha = df.attrs.get("alpha", 0.05)
-    return (f"values: complete, non-search trials, one per seed; ✓ = Welch p < {alpha:g}; better by the "
-            "metric's direction (↑/↓); Mann-Whitney U two-sided beside it; no multiple-comparison correction")
+    n_tests = df.attrs.get("n_tests", int(df["p_value"].notna().sum()))
+    return (f"values: complete, non-search trials, one per seed; test: paired t on the seeds both ran, else "
+            f"Welch; p Holm: its p, Holm-Bonferroni over {n_tests} tests; significant (✓, bold) = p Holm < "
+            f"{alpha:g}, better by the metric's direction (↑/↓); inconclusive: not significant and |B - A| below "
+            "the seed-to-seed sd; seeds@80%: seeds (pairs) per side to find B - A with 80% power")
 
 
 def render(df: pd.DataFrame) -> Table:
-    """A rich table for the terminal; significant rows in bold, their better side in green."""
+    """A rich table for the terminal that fits 120 columns: TERMINAL_COLUMNS, each distinct note once under the
+    table, referred to by number; significant rows in bold, their better side in green."""
     title = f"A = {df.attrs.get('dir_a', 'A')}   B = {df.attrs.get('dir_b', 'B')}"
-    table = Table(title=title, caption=_caption(df), title_justify="left", caption_justify="left")
-    text = _display(df)
+    notes = {note: str(i) for i, note in enumerate(dict.fromkeys(n for n in df["note"] if n), start=1)}
+    caption = Text("\n".join([_caption(df), *(f"[{i}] {note}" for note, i in notes.items())]))
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD,
+                  padding=(0, 1, 0, 0), pad_edge=False)
+    text = _display(df)[TERMINAL_COLUMNS].assign(note=[notes.get(n, "") for n in df["note"]])
     for col in text.columns:
-        table.add_column(col, justify="left" if col in ("cell", "metric", "note") else "right",
-                         style="dim" if col == "note" else None)
+        wraps = col == "cell"  # numbers, names and flags stay whole; the cell labels wrap
+        table.add_column(col, justify="left" if col in ("cell", "metric", "test", "flag") else "right",
+                         no_wrap=not wraps, min_width=12 if wraps else None)
     for (_, row), significant in zip(text.iterrows(), df["significant"]):
         # Text, not markup strings: a grid value such as [0.5, 0.999] must print as written
         cells = [Text(str(v), style="green" if col == "better" else "") for col, v in row.items()]
@@ -225,7 +297,10 @@ def to_markdown(df: pd.DataFrame) -> str:
         f"- A: `{attrs.get('dir_a', '?')}`: {attrs.get('suite_a', '?')}",
         f"- B: `{attrs.get('dir_b', '?')}`: {attrs.get('suite_b', '?')}",
         f"- {_caption(df)}",
-        "- Mann-Whitney's smallest two-sided p is 2 / C(n_a + n_b, n_a): 0.1 with 3 seeds a side",
+        "- p: the deciding t-test (paired t, or Welch); p rank: Wilcoxon signed-rank beside the paired t, "
+        "Mann-Whitney U beside Welch; 95% CI B - A: BCa bootstrap (of the per-seed differences when paired)",
+        "- the rank tests' smallest two-sided p: 2 / 2^n with n pairs (6 pairs to reach 0.05), "
+        "2 / C(n_a + n_b, n_a) unpaired (0.1 with 3 seeds a side)",
         "",
         _display(df).to_markdown(index=False),
         "",

@@ -1,4 +1,4 @@
-"""compare: two results folders, per cell, with Welch and Mann-Whitney tests.
+"""compare: two results folders, per cell: paired t / Wilcoxon on shared seeds, else Welch / Mann-Whitney; Holm.
 
 The trials are synthetic (values drawn from known distributions): what is tested is the
 statistics and the bookkeeping, not training.
@@ -15,8 +15,9 @@ import yaml
 from rich.table import Table
 from scipy import stats
 
-from ganbench.report.compare import COLUMNS, compare_runs, render, write_comparison
-from ganbench.registry import UnknownNameError
+from ganbench.report.compare import COLUMNS, INCONCLUSIVE, PAIRED, UNPAIRED, compare_runs, render, write_comparison
+from ganbench.report.stats import holm
+from ganbench.registry import METRICS, UnknownNameError
 from ganbench.suite import SuiteError, validate_suite
 
 SEEDS = list(range(6))
@@ -131,10 +132,18 @@ def test_cell_only_in_one_folder_is_listed_with_note(tmp_path):
 
 def test_three_seeds_note_mann_whitney_floor(tmp_path):
     a = rows(HINGE, seeds=[0, 1, 2], rng=np.random.default_rng(1), reverse_kl=0.8)
+    b = rows(HINGE, seeds=[3, 4, 5], rng=np.random.default_rng(2), reverse_kl=0.2)  # no seed in common: Welch
+    r = row(compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b)), HINGE, "reverse_kl")
+    assert r["significant"] and r["test"] == UNPAIRED  # Welch can
+    assert r["p_mannwhitney"] == pytest.approx(0.1) and "Mann-Whitney cannot reach p < 0.05" in r["note"]
+
+
+def test_three_pairs_note_wilcoxon_floor(tmp_path):
+    a = rows(HINGE, seeds=[0, 1, 2], rng=np.random.default_rng(1), reverse_kl=0.8)
     b = rows(HINGE, seeds=[0, 1, 2], rng=np.random.default_rng(2), reverse_kl=0.2)
     r = row(compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b)), HINGE, "reverse_kl")
-    assert r["significant"]  # Welch can
-    assert r["p_mannwhitney"] == pytest.approx(0.1) and "Mann-Whitney cannot reach p < 0.05" in r["note"]
+    assert r["significant"] and r["test"] == PAIRED.format(3)  # the paired t can
+    assert r["p_wilcoxon"] == pytest.approx(0.25) and "Wilcoxon cannot reach p < 0.05 with 3 pairs" in r["note"]
 
 
 def test_explicit_metrics_and_unknown_name(planted):
@@ -169,3 +178,106 @@ def test_render_and_write(planted, tmp_path):
     md = paths[1].read_text()
     assert str(dir_a) in md and "reverse_kl ↓" in md and "✓" in md
     assert not list((tmp_path / "out").glob(".*.tmp"))  # no temp files left behind
+
+
+def noisy_rows(cell: str, rng: np.random.Generator, sd: float, seeds=SEEDS, **means: float) -> list[dict]:
+    """Like ``rows``, with the spread chosen."""
+    return [{"cell": cell, "seed": s, "status": "complete", **{m: rng.normal(mu, sd) for m, mu in means.items()}}
+            for s in seeds]
+
+
+#: ten metrics with a direction: with two cells, a comparison makes 20 tests
+DIRECTED = [n for n in METRICS.in_order() if METRICS.get(n).higher_is_better is not None][:10]
+
+
+def test_planted_effect_is_found_after_holm_among_null_tests(tmp_path):
+    """0.2 vs 0.8 (sd 0.1) over 6 paired seeds, in a family of 20 tests whose 19 others are null."""
+    rng = np.random.default_rng(7)
+    nulls = {m: 0.5 for m in DIRECTED[1:]}
+    a = noisy_rows(HINGE, rng, 0.1, **{DIRECTED[0]: 0.2}, **nulls) + noisy_rows(MINIMAX, rng, 0.1, **nulls,
+                                                                                 **{DIRECTED[0]: 0.5})
+    b = noisy_rows(HINGE, rng, 0.1, **{DIRECTED[0]: 0.8}, **nulls) + noisy_rows(MINIMAX, rng, 0.1, **nulls,
+                                                                                 **{DIRECTED[0]: 0.5})
+    df = compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b), metrics=DIRECTED)
+    assert df.attrs["n_tests"] == 20 and "Holm-Bonferroni over 20 tests" in render(df).caption
+    planted = row(df, HINGE, DIRECTED[0])
+    assert planted["test"] == PAIRED.format(6) and planted["n_pairs"] == 6
+    assert planted["significant"] and planted["p_holm"] < 0.05
+    assert planted["diff_ci95_low"] > 0 and planted["diff_ci95_low"] < planted["diff"] < planted["diff_ci95_high"]
+    x = [r[DIRECTED[0]] for r in a if r["cell"] == HINGE]
+    y = [r[DIRECTED[0]] for r in b if r["cell"] == HINGE]
+    assert planted["p_paired_t"] == pytest.approx(stats.ttest_rel(y, x).pvalue, rel=1e-12)
+    assert planted["p_value"] == planted["p_paired_t"]
+    assert df["p_holm"].to_numpy() == pytest.approx(holm(df["p_value"]), nan_ok=True)
+    assert df["significant"].sum() == 1  # the 19 null tests stay quiet
+
+
+def test_holm_holds_the_family_wise_error_over_20_null_tests():
+    """20 repetitions of a compare of two folders drawn from one distribution (20 tests each, 6 paired seeds):
+    after Holm at most one repetition has any ✓; uncorrected, most would."""
+    import tempfile
+
+    with_false_positive = uncorrected = 0
+    for rep in range(20):
+        rng = np.random.default_rng(1000 + rep)
+        means = {m: 0.5 for m in DIRECTED}
+        draw = [noisy_rows(cell, rng, 0.1, **means) for cell in (HINGE, MINIMAX) for _ in "ab"]
+        with tempfile.TemporaryDirectory() as tmp:
+            dir_a = folder(Path(tmp) / "a", draw[0] + draw[2])
+            dir_b = folder(Path(tmp) / "b", draw[1] + draw[3])
+            df = compare_runs(dir_a, dir_b, metrics=DIRECTED)
+        assert df.attrs["n_tests"] == 20 and (df["test"] == PAIRED.format(6)).all()
+        with_false_positive += bool(df["significant"].any())
+        uncorrected += bool((df["p_value"] < 0.05).any())
+    assert with_false_positive <= 1
+    assert uncorrected >= 10  # 1 - 0.95^20 = 64% of repetitions without the correction
+
+
+def test_pairs_are_matched_by_seed_value_not_row_order(tmp_path):
+    a = rows(HINGE, seeds=[0, 1, 2, 3, 4, 5], rng=np.random.default_rng(1), reverse_kl=0.5)
+    b = rows(HINGE, seeds=[3, 4, 5, 6, 7, 8], rng=np.random.default_rng(2), reverse_kl=0.6)[::-1]
+    r = row(compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b)), HINGE, "reverse_kl")
+    assert r["test"] == PAIRED.format(3) and r["n_pairs"] == 3 and r["n_a"] == r["n_b"] == 6
+    assert "paired on the 3 seeds both ran (6 in A, 6 in B)" in r["note"]
+    x = [v["reverse_kl"] for v in a if v["seed"] in (3, 4, 5)]
+    y = [v["reverse_kl"] for v in sorted(b, key=lambda v: v["seed"]) if v["seed"] in (3, 4, 5)]
+    assert r["p_paired_t"] == pytest.approx(stats.ttest_rel(y, x).pvalue, rel=1e-12)
+    assert r["p_wilcoxon"] == pytest.approx(stats.wilcoxon(y, x).pvalue)
+
+
+def test_no_common_seed_falls_back_to_welch(tmp_path):
+    a = rows(HINGE, seeds=[0, 1, 2, 3], rng=np.random.default_rng(1), reverse_kl=0.5)
+    b = rows(HINGE, seeds=[10, 11, 12, 13], rng=np.random.default_rng(2), reverse_kl=0.7)
+    r = row(compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b)), HINGE, "reverse_kl")
+    assert r["test"] == UNPAIRED and r["n_pairs"] == 0
+    assert r["p_value"] == r["p_welch"] and math.isnan(r["p_paired_t"]) and math.isnan(r["p_wilcoxon"])
+    assert r["diff_ci95_low"] < r["diff"] < r["diff_ci95_high"]
+
+
+def test_a_small_difference_inside_the_spread_is_inconclusive(tmp_path):
+    a = [{"cell": HINGE, "seed": s, "status": "complete", "reverse_kl": v} for s, v in enumerate([0.4, 0.5, 0.6])]
+    b = [{**r, "reverse_kl": v} for r, v in zip(a, [0.6, 0.4, 0.58])]  # B - A = +0.027, seed-to-seed sd ~0.1
+    r = row(compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b)), HINGE, "reverse_kl")
+    assert not r["significant"] and r["flag"] == INCONCLUSIVE
+    assert r["n_seeds_for_80pct_power"] > 3  # more seeds than were run would be needed
+
+
+def test_new_columns_keep_the_old_ones_in_order():
+    old = ["cell", "metric", "n_a", "n_b", "mean_a", "mean_b", "diff", "rel_diff",
+           "p_welch", "p_mannwhitney", "significant", "better", "note"]
+    assert [c for c in COLUMNS if c in old] == old
+
+
+def test_terminal_table_fits_120_columns_with_notes_as_footnotes(tmp_path):
+    from rich.console import Console
+
+    a = rows(HINGE, seeds=[0, 1, 2], reverse_kl=0.5, high_quality_frac=0.4)
+    b = rows(HINGE, seeds=[3, 4, 5], reverse_kl=0.5, high_quality_frac=0.4) + rows(MINIMAX, reverse_kl=0.3)
+    df = compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b))
+    console = Console(width=120, record=True)
+    console.print(render(df))
+    lines = console.export_text().splitlines()
+    assert max(map(len, lines)) <= 120
+    # two distinct notes (the Mann-Whitney floor twice, "only in B" twice), each printed once, by number
+    assert sum("[1] Mann-Whitney cannot reach" in line for line in lines) == 1
+    assert sum("[2] only in B" in line for line in lines) == 1
