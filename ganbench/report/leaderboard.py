@@ -14,7 +14,8 @@ from ganbench.report.budget import write_budget_views
 from ganbench.report.data import dataset_records
 from ganbench.report.export import to_jsonl, to_latex
 from ganbench.report.html import to_html
-from ganbench.report.stats import mean_ci95
+from ganbench.report.stats import bootstrap_ci, mean_ci95
+from ganbench.report.ties import ALPHA, ties_with_best
 from ganbench.results import ResultsStore, Status, atomic_write, atomic_write_text, picture_path, read_run_info
 from ganbench.suite import Suite, read_suite
 
@@ -43,23 +44,27 @@ def metric_columns(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict]
 
 
 COUNT_COLUMNS = ["n_seeds", "n_diverged", "n_pruned", "n_failed", "n_planned"]
+#: the columns each metric gets, as <metric>_<stat>
+METRIC_STATS = ("mean", "ci95", "n", "boot_low", "boot_high", "tied", "p_vs_best")
 SEARCH_COLUMNS = ["search_trials", "search_pruned", "search_failed", "objective_best", "objective_median",
                   "objective_worst", "best_params"]
 
 
 def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
                 folder: Path | None = None) -> tuple[pd.DataFrame, list[Metric]]:
-    """One row per cell in grid order: axes, counts, then <metric>_mean / _ci95 / _n.
+    """One row per cell in grid order: axes, counts, then per metric METRIC_STATS.
 
-    For a searched suite the means are over the confirmation runs of each cell's best
-    parameters (one per suite seed), and the search itself adds the SEARCH_COLUMNS. With
+    <metric>_ci95 is the half-width of the 95% t-interval, _boot_low/_boot_high the BCa bootstrap
+    interval, _tied and _p_vs_best the comparison with the metric's best cell (report.ties: Holm over
+    every test of this table). For a searched suite the means are over the confirmation runs of each
+    cell's best parameters (one per suite seed), and the search itself adds the SEARCH_COLUMNS. With
     the results ``folder``, a ``samples`` column names each cell's sample grid (first seed).
     """
     axes = suite.axes()
     is_search = trials["phase"] == "search" if "phase" in trials else pd.Series(False, index=trials.index)
     seeded, searched = trials[~is_search], trials[is_search]
     metrics = metric_columns(seeded, suite, datasets)
-    rows = []
+    rows, samples = [], {m.name: [] for m in metrics}
     for cell in suite.cells():
         group = seeded[_in_cell(seeded, cell)]
         done = group[group["status"] == Status.COMPLETE]
@@ -67,18 +72,33 @@ def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
                "n_pruned": int((group["status"] == Status.PRUNED).sum()),
                "n_failed": int((group["status"] == Status.FAILED).sum()), "n_planned": len(suite.seeds)}
         for m in metrics:
-            mean, hw, n = mean_ci95(done[m.name]) if len(done) else (math.nan, math.nan, 0)
-            row.update({f"{m.name}_mean": mean, f"{m.name}_ci95": hw, f"{m.name}_n": n})
+            values = seed_values(done, m.name)
+            mean, hw, n = mean_ci95(values) if len(values) else (math.nan, math.nan, 0)
+            low, high = bootstrap_ci(values)
+            row.update({f"{m.name}_mean": mean, f"{m.name}_ci95": hw, f"{m.name}_n": n,
+                        f"{m.name}_boot_low": low, f"{m.name}_boot_high": high})
+            samples[m.name].append(values)
         if suite.search is not None:
             row.update(search_summary(searched[_in_cell(searched, cell)], suite))
         if folder is not None and (picture := first_picture(folder, done)):
             row["samples"] = picture
         rows.append(row)
     extra = SEARCH_COLUMNS if suite.search is not None else []
+    for name, ties in ties_with_best(samples, metrics).items():
+        for row, tied, p in zip(rows, ties.tied, ties.p_vs_best):
+            row.update({f"{name}_tied": tied, f"{name}_p_vs_best": p})
     if any("samples" in row for row in rows):
         extra = extra + ["samples"]
     return pd.DataFrame(rows, columns=list(axes) + COUNT_COLUMNS + extra
-                        + [f"{m.name}_{s}" for m in metrics for s in ("mean", "ci95", "n")]), metrics
+                        + [f"{m.name}_{s}" for m in metrics for s in METRIC_STATS]), metrics
+
+
+def seed_values(done: pd.DataFrame, metric: str) -> pd.Series:
+    """The finite values of one metric over a cell's complete trials, indexed by seed (the tests pair on it)."""
+    if metric not in done or done.empty:
+        return pd.Series(dtype=float)
+    values = pd.to_numeric(done[metric], errors="coerce").astype(float).set_axis(done["seed"].to_numpy())
+    return values.replace([math.inf, -math.inf], math.nan).dropna()
 
 
 def first_picture(folder: Path, done: pd.DataFrame) -> str | None:
@@ -125,7 +145,8 @@ def _fmt(mean: float, hw: float) -> str:
 
 
 def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The shown columns as text ("mean ± hw"), and a same-shaped frame of booleans marking each column's best."""
+    """The shown columns as text ("mean ± hw"), and a same-shaped frame of booleans marking in each metric column
+    the cells tied with its best (the best and every cell not significantly worse: ``<metric>_tied``)."""
     shown = [m for m in metrics if m.name in DISPLAY_METRICS]
     counts = suite.axes() + ["n_seeds", "n_diverged", "n_pruned", "n_failed"]
     table = board[counts].astype(str)
@@ -134,9 +155,7 @@ def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> t
         means, hws = board[f"{m.name}_mean"], board[f"{m.name}_ci95"]
         column = m.name + {True: " ↑", False: " ↓", None: ""}[m.higher_is_better]
         table[column] = [_fmt(a, b) for a, b in zip(means, hws)]
-        best[column] = False
-        if m.higher_is_better is not None and means.notna().any():
-            best[column] = means == (means.max() if m.higher_is_better else means.min())
+        best[column] = board[f"{m.name}_tied"].astype(bool)
     if suite.search is not None:
         for col in SEARCH_COLUMNS:
             table[col] = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in board[col]]
@@ -180,9 +199,12 @@ def header_items(suite: Suite, run_info: dict | None, datasets: dict[str, dict],
         f"suite hash `{info.get('suite_hash', suite.suite_hash())}`; {len(suite.cells())} cells x "
         f"{len(suite.seeds)} seeds; budget {suite.budget.steps} steps, evaluation every {suite.budget.eval_every}",
         "statistics: mean ± half-width of the 95% Student-t interval over the seeds of complete trials; "
-        "diverged, pruned and failed trials are excluded from the means and counted in their columns",
+        "diverged, pruned and failed trials are excluded from the means and counted in their columns; "
+        "leaderboard.csv adds the BCa bootstrap interval (_boot_low/_boot_high) and each cell's Holm-adjusted "
+        "p against the best (_p_vs_best: paired t on shared seeds, else Welch; over all metrics x cells)",
         f"V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
-        "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better, best in bold",
+        "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better; bold: best and "
+        f"every cell not significantly worse (Holm-adjusted paired/Welch tests, alpha {ALPHA:g})",
         f"data: {'; '.join(protocols)}",
         *image_protocol(trials),
         *([_search_line(suite)] if suite.search is not None else []),
