@@ -2,6 +2,7 @@
 
 schema.py  the suite's `search:` block, validated
 optuna_setup.py  samplers, pruners and storage built from it
+pruners.py  the collapse-aware pruner (diverged, D saturated, modes lost, else median)
 server.py  the Optuna studies, served to the driver and to Ray workers by one Ray actor
 """
 from ganbench.search.schema import SEARCHABLE_KEYS, Objective, Param, Search

@@ -7,7 +7,8 @@ from pathlib import Path
 import optuna
 
 from ganbench.errors import UserError
-from ganbench.search.schema import Search
+from ganbench.search.pruners import CollapsePruner
+from ganbench.search.schema import CollapseOptions, Search
 
 JOURNAL_NAME = "optuna.journal"
 
@@ -36,11 +37,16 @@ def trial_seed(search: Search, number: int) -> int:
 
 
 def make_pruner(search: Search, steps: int, eval_every: int) -> optuna.pruners.BasePruner:
+    # median (also collapse's fallback): no pruning before 5 trials have finished, nor at the first
+    # (noisiest) evaluation
+    startup, warmup = 5, min(2 * eval_every, steps)
     if search.pruner == "none":
         return optuna.pruners.NopPruner()
     if search.pruner == "median":
-        # no pruning before 5 trials have finished, nor at the first (noisiest) evaluation
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=min(2 * eval_every, steps))
+        return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
+    if search.pruner == "collapse":
+        options = search.pruner_options or CollapseOptions()
+        return CollapsePruner(n_startup_trials=startup, n_warmup_steps=warmup, **options.model_dump())
     if search.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=eval_every, max_resource=steps)
     raise ValueError(f"unknown pruner {search.pruner!r}")

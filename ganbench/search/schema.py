@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_serializer, model_validator
 
 from ganbench.config import MODEL_CONFIG, TUNABLE_KEYS, Float, Int, Seed
 from ganbench.metrics import metric
@@ -101,6 +101,17 @@ class Objective(BaseModel):
         return "maximize" if metric(self.metric).higher_is_better else "minimize"
 
 
+class CollapseOptions(BaseModel):
+    """Knobs of ``pruner: collapse`` (search/pruners.py says why each rule stops a trial)."""
+
+    model_config = MODEL_CONFIG
+    saturation_evals: Int = Field(3, ge=1, description="consecutive evaluations with D saturated before stopping")
+    d_real_min: Float = Field(0.99, gt=0, le=1, description="D(x) at or above this counts as saturated")
+    d_fake_max: Float = Field(0.01, ge=0, lt=1, description="D(G(z)) at or below this counts as saturated")
+    collapse_fraction: Float = Field(0.5, ge=0, lt=1,
+                                     description="stop when modes_covered <= this x the trial's best so far")
+
+
 class Search(BaseModel):
     """Each grid cell gets its own Optuna study with the same budget (`n_trials`).
 
@@ -113,7 +124,8 @@ class Search(BaseModel):
     model_config = MODEL_CONFIG
     n_trials: Int = Field(ge=1, description="Optuna trials per cell: the same budget for every cell")
     sampler: Literal["tpe", "random", "grid", "cmaes", "qmc"] = "tpe"
-    pruner: Literal["none", "median", "hyperband"] = "median"
+    pruner: Literal["none", "median", "hyperband", "collapse"] = "median"
+    pruner_options: Optional[CollapseOptions] = Field(None, description="only with pruner: collapse")
     objective: Objective
     space: dict[str, Param] = Field(min_length=1)
     seed: Seed = Field(0, description="seeds the sampler and is the training seed of every search trial")
@@ -127,6 +139,20 @@ class Search(BaseModel):
         if "betas" in space and ({"beta1", "beta2"} & set(space)):
             raise ValueError("search either 'betas' (categorical pairs) or 'beta1'/'beta2', not both")
         return space
+
+    @model_validator(mode="after")
+    def _options_fit_the_pruner(self) -> "Search":
+        if self.pruner_options is not None and self.pruner != "collapse":
+            raise ValueError(f"pruner_options are the collapse pruner's; pruner is {self.pruner!r}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _unset_options_left_out(self, handler):
+        # added later: a search without options dumps as before, so earlier runs keep their suite_hash
+        dump = handler(self)
+        if self.pruner_options is None:
+            dump.pop("pruner_options", None)
+        return dump
 
     @model_validator(mode="after")
     def _grid_is_finite(self) -> "Search":

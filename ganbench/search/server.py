@@ -14,6 +14,7 @@ import optuna
 
 from ganbench.results import Status
 from ganbench.search.optuna_setup import make_pruner, make_sampler, open_storage, trial_seed
+from ganbench.search.pruners import EVAL_ATTR, PRUNED_BY
 from ganbench.search.schema import Search, study_name
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -102,7 +103,14 @@ class StudyServer:
         trial = study.get_trials(deepcopy=False)[number]
         study._storage.set_trial_user_attr(trial._trial_id, "trial_id", trial_id)
         study._storage.set_trial_user_attr(trial._trial_id, "status", status)
+        if trial.user_attrs.get(PRUNED_BY) and status != Status.PRUNED:
+            # the last evaluation may say stop, which the training loop ignores (stopping there saves nothing)
+            study._storage.set_trial_user_attr(trial._trial_id, PRUNED_BY, None)
         self._tell(study, number, status, value)
+
+    def pruned_by(self, label: str, number: int) -> str | None:
+        """Why the pruner stopped this trial ("median", "saturated", ...), or None."""
+        return self.studies[label].get_trials(deepcopy=False)[number].user_attrs.get(PRUNED_BY)
 
     def best(self, label: str) -> tuple[int, dict[str, Any], float] | None:
         """(number, params, value) of the best complete trial, or None when none completed."""
@@ -117,20 +125,27 @@ class StudyServer:
         return [
             {"number": t.number, "state": t.state.name, "value": t.value if t.value is not None else math.nan,
              "params": dict(t.params), "interrupted": bool(t.user_attrs.get(INTERRUPTED)),
-             "last_step": t.last_step}
+             "last_step": t.last_step, "pruned_by": t.user_attrs.get(PRUNED_BY)}
             for t in self.studies[label].get_trials(deepcopy=False)
         ]
 
     # --- the workers' side ------------------------------------------------------------
 
-    def report(self, label: str, number: int, step: int, value: float) -> bool:
-        """Record an intermediate objective value; True when the pruner says stop."""
+    def report(self, label: str, number: int, step: int, value: float, extras: dict[str, float] | None = None) -> bool:
+        """Record an intermediate objective value (and the other metrics a pruner reads, ``extras``,
+        as the user attribute ``collapse@<step>``); True when the pruner says stop."""
         study = self.studies[label]
         if not math.isfinite(value):
             return False  # the trial itself will end as diverged
-        trial = optuna.trial.Trial(study, study.get_trials(deepcopy=False)[number]._trial_id)
+        trial_id = study.get_trials(deepcopy=False)[number]._trial_id
+        if extras:
+            study._storage.set_trial_user_attr(trial_id, f"{EVAL_ATTR}{step}", {k: float(v) for k, v in extras.items()})
+        trial = optuna.trial.Trial(study, trial_id)
         trial.report(value, step)
-        return trial.should_prune()
+        stop = trial.should_prune()
+        if stop and not study._storage.get_trial(trial_id).user_attrs.get(PRUNED_BY):
+            study._storage.set_trial_user_attr(trial_id, PRUNED_BY, self.search.pruner)  # median, hyperband
+        return stop
 
     @staticmethod
     def _tell(study: optuna.Study, number: int, status: str, value: float) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from ganbench.search.pruners import reported_metrics
 from ganbench.search.server import Asked, StudyServer
 from ganbench.suite import Suite
 
@@ -24,9 +25,22 @@ class PruneHook:
     label: str
     number: int
     metric: str
+    #: other metrics the pruner reads, sent with each evaluation when the trial reports them (collapse)
+    extras: tuple[str, ...] = ()
+
+    def report_args(self, step: int, metrics: dict[str, float]) -> tuple:
+        """The arguments of ``StudyServer.report`` for one evaluation."""
+        extras = {name: float(metrics[name]) for name in self.extras if name in metrics}
+        return self.label, self.number, step, metrics.get(self.metric, math.nan), extras
 
     def __call__(self, step: int, metrics: dict[str, float]) -> bool:
-        return ray.get(self.server.report.remote(self.label, self.number, step, metrics.get(self.metric, math.nan)))
+        return ray.get(self.server.report.remote(*self.report_args(step, metrics)))
+
+
+def _pruner_inputs(suite: Suite) -> dict[str, tuple[str, ...]]:
+    """Per cell, the metrics the collapse pruner reads besides the objective (they depend on the cell's loss)."""
+    return {suite.cell_label(cell): reported_metrics(suite.config(cell, suite.search.seed).loss)
+            for cell in suite.cells()}
 
 
 class Studies:
@@ -41,6 +55,7 @@ class Studies:
         self.server = actor.remote(url, suite.name, labels, suite.search.model_dump(mode="json"),
                                    suite.budget.steps, suite.budget.eval_every)
         self.metric = suite.search.objective.metric
+        self.extras = _pruner_inputs(suite) if suite.search.pruner == "collapse" else {}
 
     def recover(self, recorded: dict[tuple[str, int], dict]) -> int:
         return ray.get(self.server.recover.remote(recorded))
@@ -57,5 +72,8 @@ class Studies:
     def best(self, label: str) -> tuple[int, dict[str, Any], float] | None:
         return ray.get(self.server.best.remote(label))
 
+    def pruned_by(self, label: str, number: int) -> str | None:
+        return ray.get(self.server.pruned_by.remote(label, number))
+
     def prune_hook(self, label: str, number: int) -> PruneHook:
-        return PruneHook(self.server, label, number, self.metric)
+        return PruneHook(self.server, label, number, self.metric, self.extras.get(label, ()))

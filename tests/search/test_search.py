@@ -46,7 +46,7 @@ def test_issue_example_search_block_validates_and_maps_beta1_into_betas():
     ({"space": {"beta1": {"type": "categorical"}}}, "non-empty 'choices'"),
     ({"space": {"lr_g": {"type": "float", "low": 1e-3, "high": 1e-5}}}, "is above high"),
     ({"sampler": "bayes"}, "'tpe', 'random', 'grid', 'cmaes' or 'qmc'"),
-    ({"pruner": "asha"}, "'none', 'median' or 'hyperband'"),
+    ({"pruner": "asha"}, "'none', 'median', 'hyperband' or 'collapse'"),
     ({"objective": {"metric": "d_real_mean"}}, "no direction"),
     ({"sampler": "grid"}, "finite space"),
     ({"space": {"d_steps_per_g_step": {"type": "int", "low": 0, "high": 3}}}, "search.space.d_steps_per_g_step"),
