@@ -201,6 +201,7 @@ def run_command(args: argparse.Namespace, out: Console, err: Console) -> None:
         from ganbench.report import write_report
 
         board = write_report(args.folder, tuple(args.formats))
+        print_summary(board.parent, out)
         out.print(f"leaderboard: {board} (and .csv, .html; plots in {args.folder / 'plots'})")
     elif args.command == "run":
         if args.max_concurrent is not None and args.max_concurrent < 1:
@@ -211,9 +212,18 @@ def run_command(args: argparse.Namespace, out: Console, err: Console) -> None:
         board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
                           max_concurrent=args.max_concurrent, fresh=args.fresh, storage=args.storage,
                           formats=tuple(args.formats), profile=args.profile, console=err, source=args.suite)
+        print_summary(board.parent, out)
         out.print(f"tables in {board.parent}: leaderboard.md/.csv/.html, trials.parquet, curves.parquet; "
                   f"plots in {board.parent / 'plots'}")
-        print(board.read_text())
+
+
+def print_summary(folder: Path, out: Console) -> None:
+    """The compact leaderboard, fitted to the terminal; a pipe or a log file gets 120 columns, not rich's 80."""
+    from ganbench.report.terminal import WIDTH, folder_summary
+
+    if not out.is_terminal:
+        out = Console(file=out.file, width=WIDTH)
+    out.print(folder_summary(folder, out.width))
 
 
 def cmd_validate(args: argparse.Namespace, out: Console) -> None:
