@@ -13,6 +13,7 @@ from ganbench.registry import METRICS
 from ganbench.report.budget import write_budget_views
 from ganbench.report.data import dataset_records
 from ganbench.report.export import to_jsonl, to_latex
+from ganbench.report.headline import constants_line, headline_columns, primary_first
 from ganbench.report.html import to_html
 from ganbench.report.stats import bootstrap_ci, mean_ci95
 from ganbench.report.ties import ALPHA, ties_with_best
@@ -271,8 +272,11 @@ def write_report(folder: Path, formats: tuple[str, ...] = ()) -> Path:
     atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info, datasets, trials))
     images = write_budget_views(folder, trials, suite) + write_plots(folder)
     pngs = [p for p in images if p.suffix == ".png"]
-    header = header_items(suite, run_info, datasets, trials)
-    page = to_html(f"Leaderboard: {suite.name}", suite.description, header, table, best, pngs, pictures_root=folder)
+    header = header_items(suite, run_info, datasets, trials) + constants_line(table, suite)
+    primary = headline_columns(table, metrics, suite, datasets)  # what the terminal table shows; the rest hidden
+    order = primary_first(table, suite, primary)
+    page = to_html(f"Leaderboard: {suite.name}", suite.description, header, table[order], best[order], pngs,
+                   pictures_root=folder, primary=primary)
     atomic_write_text(folder / "leaderboard.html", page)
     if "latex" in formats:
         caption = f"{suite.name}: mean ± 95% interval over {len(suite.seeds)} seeds ({suite.budget.steps} steps)."
