@@ -116,6 +116,12 @@ class SearchPlan:
         if job.columns.get("phase") == "search":
             value = row.get(self.search.objective.metric, math.nan)
             row["objective"] = float(value) if isinstance(value, (int, float)) else math.nan
+            if row.get("status") == Status.PRUNED:
+                # which rule stopped it (median, saturated, collapsed, ...): the pruner study reads this column
+                why = self.studies.pruned_by(job.label, job.columns["search_trial"])
+                row["pruned_by"] = why or ""
+                if why:
+                    row["message"] = f"{row.get('message') or 'pruned'}: {why}"
 
     def finished(self, job: Job, row: dict) -> None:
         """Tell the study (after the row is stored: a crash in between is settled by ``recover``)."""

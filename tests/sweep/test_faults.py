@@ -112,6 +112,8 @@ def test_median_pruner_stops_bad_trials_early(tmp_path):
     pruned = search[search["status"] == "pruned"]
     assert len(pruned) >= 1
     assert (pruned["steps_done"] < 300).all() and (pruned["steps_done"] >= 100).all()  # never before warm-up
+    assert (pruned["pruned_by"] == "median").all()  # the rule that stopped each, in its row and message
+    assert pruned["message"].str.endswith(": median").all()
     assert (search.loc[search["status"] == "complete", "steps_done"] == 300).all()
     board = pd.read_csv(out / "leaderboard.csv")
     assert board.loc[0, "search_pruned"] == len(pruned) and board.loc[0, "search_trials"] == 14
