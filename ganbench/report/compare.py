@@ -92,7 +92,7 @@ def compare_runs(dir_a: Path, dir_b: Path, metrics: list[str] | None = None, alp
             only = [] if in_a and in_b else ["only in A" if in_a else "only in B"]
             row["note"] = "; ".join(only + notes_a + notes_b + row.pop("notes"))
             rows.append(row)
-    df = _correct(pd.DataFrame(rows), chosen, alpha)
+    df = _correct(pd.DataFrame(rows, columns=[*COLUMNS, "spread"]), chosen, alpha)
     df.attrs.update(dir_a=str(dir_a), dir_b=str(dir_b), alpha=alpha, n_tests=int(df["p_value"].notna().sum()),
                     suite_a=_describe(suite_a), suite_b=_describe(suite_b))
     return df
