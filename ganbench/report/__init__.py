@@ -2,9 +2,12 @@
 
 leaderboard.py  one row per cell, mean ± 95% interval over seeds: CSV, Markdown, HTML (``write_report``)
 plots.py        curves, the equilibrium, k's effect, modes, samples, throughput
-budget.py       a search's budget curves and objective spread; compare.py  two folders, per-cell tests
-data.py         what run.json recorded of the datasets; stats.py  intervals; export.py  LaTeX, JSON lines
-html.py         the self-contained HTML page
+budget.py       a search's budget curves (per trial and per CPU-second) and objective spread
+compare.py      two folders, per-cell tests (paired where seeds match, Holm-adjusted); ties.py  ties with the best
+stats.py        t and BCa intervals, paired/unpaired tests, Holm, seeds for 80% power
+headline.py     the columns read first; terminal.py  the compact table after run/report
+data.py         what run.json recorded of the datasets; export.py  LaTeX, JSON lines
+html.py         the self-contained HTML page; reproduce.py, verdicts.py  paper tables against a run
 """
 from ganbench.report.leaderboard import write_report
 
