@@ -85,8 +85,9 @@ def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
             row["samples"] = picture
         rows.append(row)
     extra = SEARCH_COLUMNS if suite.search is not None else []
+    groups = [cell.get("dataset") for cell in suite.cells()]  # a best per dataset: metrics do not rank across data
     for family in tie_families(metrics, suite, datasets):
-        for name, ties in ties_with_best({m.name: samples[m.name] for m in family}, family).items():
+        for name, ties in ties_with_best({m.name: samples[m.name] for m in family}, family, groups=groups).items():
             for row, tied, p in zip(rows, ties.tied, ties.p_vs_best):
                 row.update({f"{name}_tied": tied, f"{name}_p_vs_best": p})
     if any("samples" in row for row in rows):
@@ -214,8 +215,8 @@ def header_items(suite: Suite, run_info: dict | None, datasets: dict[str, dict],
         "p against the best (_p_vs_best: paired t on shared seeds, else Welch; Holm over the headline metrics x "
         "cells, and separately over the other metrics x cells)",
         f"V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
-        "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better; bold: best and "
-        f"every cell not significantly worse (Holm-adjusted paired/Welch tests, alpha {ALPHA:g})",
+        "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better; bold: the best "
+        f"(per dataset) and every cell not significantly worse (Holm-adjusted paired/Welch tests, alpha {ALPHA:g})",
         f"data: {'; '.join(protocols)}",
         *image_protocol(trials),
         *([_search_line(suite)] if suite.search is not None else []),

@@ -1,6 +1,6 @@
 """Which cells of a leaderboard are tied with the best: not significantly worse after Holm's correction.
 
-Per metric with a direction, the best cell is the one with the best mean. Every other cell is
+Per metric with a direction and per dataset, the best cell is the one with the best mean. Every other cell is
 tested against it: the paired t-test on the seeds both ran (at least 2 in common), else Welch's.
 The p-values of all these tests in one leaderboard (metrics x cells) are Holm-Bonferroni adjusted
 together, and a cell is tied when its adjusted p is at least alpha, so that across the whole table
@@ -59,17 +59,27 @@ def versus_best(samples: list[pd.Series], higher_is_better: bool) -> tuple[list[
     return best, pvalues
 
 
-def ties_with_best(samples: dict[str, list[pd.Series]], metrics: list[Metric], alpha: float = ALPHA) -> dict[str, Ties]:
+def ties_with_best(samples: dict[str, list[pd.Series]], metrics: list[Metric], alpha: float = ALPHA,
+                   groups: list | None = None) -> dict[str, Ties]:
     """Ties for every metric in ``metrics``, with one Holm correction over all their tests.
 
     ``samples[name]``: one Series of finite values indexed by seed per cell, in the table's order.
-    A metric without a direction has no best: nothing tied, no p.
+    ``groups``: a key per cell (its dataset); each group has its own best, because a metric read on
+    different data (8 ring modes vs 25 grid modes) does not rank across them. A metric without a
+    direction has no best: nothing tied, no p.
     """
+    n = len(next(iter(samples.values()), []))
+    groups = groups if groups is not None else [None] * n
+    members = [[i for i in range(n) if groups[i] == g] for g in dict.fromkeys(groups)]
     verdicts = {}
     for m in metrics:
-        n = len(samples[m.name])
-        verdicts[m.name] = (versus_best(samples[m.name], m.higher_is_better) if m.higher_is_better is not None
-                            else ([False] * n, [math.nan] * n))
+        best, pvalues = [False] * n, [math.nan] * n
+        if m.higher_is_better is not None:
+            for idx in members:
+                b, p = versus_best([samples[m.name][i] for i in idx], m.higher_is_better)
+                for i, bi, pi in zip(idx, b, p):
+                    best[i], pvalues[i] = bi, pi
+        verdicts[m.name] = (best, pvalues)
     raw = [p for _, pvalues in verdicts.values() for p in pvalues]
     adjusted = iter(holm(raw).tolist())
     out = {}

@@ -131,3 +131,12 @@ def test_metrics_outside_the_headline_do_not_dilute_its_correction():
     assert list(board["modes_covered_tied"]) == [True, True, False]
     headline = [m.name for m in tie_families(metrics, suite, datasets)[0]]
     assert headline == ["modes_covered"]
+
+
+def test_each_dataset_has_its_own_best():
+    """8 of 8 ring modes is the best ring cell even when a grid cell covers 20 of 25: no ranking across data."""
+    samples = {"modes_covered": [seeded([8, 8, 8]), seeded([5, 5.2, 4.8]), seeded([20, 21, 19]), seeded([20, 20.5, 19.5])]}
+    modes = METRICS.get("modes_covered")
+    ties = ties_with_best(samples, [modes], groups=["ring8", "ring8", "grid25", "grid25"])["modes_covered"]
+    assert ties.tied == [True, False, True, True]
+    assert math.isnan(ties.p_vs_best[0]) and ties.p_vs_best[1] < 0.05
