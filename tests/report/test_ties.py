@@ -135,7 +135,8 @@ def test_metrics_outside_the_headline_do_not_dilute_its_correction():
 
 def test_each_dataset_has_its_own_best():
     """8 of 8 ring modes is the best ring cell even when a grid cell covers 20 of 25: no ranking across data."""
-    samples = {"modes_covered": [seeded([8, 8, 8]), seeded([5, 5.2, 4.8]), seeded([20, 21, 19]), seeded([20, 20.5, 19.5])]}
+    cells = [[8, 8, 8], [5, 5.2, 4.8], [20, 21, 19], [20, 20.5, 19.5]]
+    samples = {"modes_covered": [seeded(values) for values in cells]}
     modes = METRICS.get("modes_covered")
     ties = ties_with_best(samples, [modes], groups=["ring8", "ring8", "grid25", "grid25"])["modes_covered"]
     assert ties.tied == [True, False, True, True]
