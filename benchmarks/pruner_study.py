@@ -24,6 +24,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ganbench.report.compare import compare_runs, write_comparison  # noqa: E402
 from ganbench.report.stats import mean_ci95  # noqa: E402
 from ganbench.results import atomic_write, atomic_write_text, read_table  # noqa: E402
 from ganbench.suite import read_suite  # noqa: E402
@@ -32,8 +33,10 @@ SUITE = ROOT / "suites" / "search-ring.yaml"
 PRUNERS = ("none", "median", "collapse")
 
 
-def run(pruner: str, seed: int, runs: Path) -> Path:
+def run(pruner: str, seed: int, runs: Path, execute: bool = True) -> Path:
     folder = runs / f"{pruner}-seed{seed}"
+    if not execute:
+        return folder
     cmd = [sys.executable, str(ROOT / "bench.py"), "run", str(SUITE), "--out", str(folder),
            "--set", f"search.pruner={pruner}", "--set", f"search.seed={seed}"]
     print("+", " ".join(cmd[1:]), flush=True)
@@ -71,11 +74,13 @@ def summarize(cells: pd.DataFrame) -> pd.DataFrame:
         cpu_s=("cpu_s", "sum"), steps=("steps", "sum"), pruned=("pruned", "sum"),
         best_found=("best_found", "mean"), confirmed=("confirmed", "mean")).reset_index()
     none = per_seed[per_seed["pruner"] == "none"].set_index("search_seed")["cpu_s"]
+    none_steps = per_seed[per_seed["pruner"] == "none"].set_index("search_seed")["steps"]
     per_seed["saved"] = 1 - per_seed["cpu_s"] / per_seed["search_seed"].map(none)
+    per_seed["steps_saved"] = 1 - per_seed["steps"] / per_seed["search_seed"].map(none_steps)
     out = []
     for pruner, group in per_seed.groupby("pruner", sort=False):
         row = {"pruner": pruner, "n_search_seeds": len(group)}
-        for col in ("cpu_s", "saved", "pruned", "best_found", "confirmed"):
+        for col in ("cpu_s", "saved", "steps_saved", "pruned", "best_found", "confirmed"):
             mean, hw, _ = mean_ci95(group[col])
             row[f"{col}_mean"], row[f"{col}_ci95"] = mean, hw
         out.append(row)
@@ -98,16 +103,20 @@ def to_markdown(summary: pd.DataFrame, cells: pd.DataFrame) -> str:
         "best found = mean over cells of each cell's best search objective; confirmed = mean over cells of the "
         "leaderboard value (best parameters re-run on the suite's seeds).",
         "",
-        "| pruner | search CPU-s | compute saved vs none | trials pruned (of 48) | best found | confirmed |",
-        "|---|---|---|---|---|---|",
+        "| pruner | search CPU-s | CPU-s saved vs none | steps saved vs none | trials pruned (of 48) | best found "
+        "| confirmed |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in summary.itertuples():
         lines.append(f"| {r.pruner} | {fmt(r.cpu_s_mean, r.cpu_s_ci95)} | {fmt(r.saved_mean, r.saved_ci95, True)} | "
+                     f"{fmt(r.steps_saved_mean, r.steps_saved_ci95, True)} | "
                      f"{fmt(r.pruned_mean, r.pruned_ci95)} | {fmt(r.best_found_mean, r.best_found_ci95)} | "
                      f"{fmt(r.confirmed_mean, r.confirmed_ci95)} |")
     why = cells.groupby("pruner", sort=False)[["pruned", "pruned_saturated", "pruned_collapsed"]].sum()
     lines += ["", "Pruned trials by rule, over all search seeds (the rest were stopped by the median rule):", "",
-              why.to_markdown(), "", "Per cell and search seed: [cells.csv](cells.csv).", ""]
+              why.to_markdown(), "", "Per cell and search seed: [cells.csv](cells.csv). Each pruner's leaderboard against `none`'s, per search "
+              "seed (`bench.py compare`: paired on the confirmation seeds, Holm-adjusted): "
+              "`compare-none-vs-<pruner>-seed<S>.md`.", ""]
     return "\n".join(lines)
 
 
@@ -117,16 +126,23 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=ROOT / "results" / "pruner-study" / "runs",
                         help="where the 9 results folders go (not published: ~3 MB each)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--summarize-only", action="store_true", help="read the runs already in --runs, run nothing")
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
         for pruner in PRUNERS:
-            rows += measure(run(pruner, seed, args.runs), pruner, seed)
+            rows += measure(run(pruner, seed, args.runs, not args.summarize_only), pruner, seed)
     cells = pd.DataFrame(rows)
     summary = summarize(cells)
     atomic_write(args.out / "cells.csv", lambda tmp: cells.to_csv(tmp, index=False))
     atomic_write(args.out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     atomic_write_text(args.out / "README.md", to_markdown(summary, cells))
+    # does pruning change what the leaderboard says? paired by the confirmation seeds, Holm over cells x metrics
+    for seed in args.seeds:
+        for pruner in ("median", "collapse"):
+            frame = compare_runs(args.runs / f"none-seed{seed}", args.runs / f"{pruner}-seed{seed}",
+                                 ["reverse_kl", "modes_covered", "high_quality_frac"])
+            write_comparison(frame, args.out, f"compare-none-vs-{pruner}-seed{seed}")
     print((args.out / "README.md").read_text())
 
 
