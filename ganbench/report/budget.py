@@ -16,6 +16,7 @@ it ran on a GPU); M trials stacked into one batch held them together, so each co
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -223,7 +224,7 @@ def _plot_compute(compute: pd.DataFrame, spent: pd.Series, suite: Suite, metric:
     """All cells on one axes; a strip along the top is coloured by the cell ahead at each budget."""
     maximize = suite.search.objective.resolved_direction() == "maximize"
     names = short_labels(suite)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     colors = {}
     for i, (cell, group) in enumerate(compute.groupby("cell", sort=False)):
         colors[cell] = color = f"C{i % 10}"
@@ -240,8 +241,10 @@ def _plot_compute(compute: pd.DataFrame, spent: pd.Series, suite: Suite, metric:
     ahead += ", ..." if len(runs) > 4 else ""
     ax.set_xlabel("CPU-seconds spent on the search (wall time x num_cpus)")
     ax.set_ylabel(f"expected best {metric}")
-    ax.set_title(f"expected best objective vs compute (shaded: bootstrap 95%; dotted: past the cell's spend)\n"
-                 f"ahead (top strip; among the cells with a value there): {ahead}", fontsize=8)
+    # wrapped: cell names are long and a one-line title runs off the figure
+    title = textwrap.fill(f"ahead (top strip; among the cells with a value there): {ahead}", 110)
+    ax.set_title(f"expected best objective vs compute (shaded: bootstrap 95%; dotted: past the cell's spend)\n{title}",
+                 fontsize=8)
     ax.legend(fontsize=7)
     return fig
 
