@@ -6,10 +6,10 @@ trials have no final metric to average (report.py counts them; a comparison igno
 
 Which test (the ``test`` column says):
 
-- Paired, when both cells ran at least 2 of the same seeds: trials that share a seed share their
+- Paired, when both cells ran the same seeds (at least 2): trials that share a seed share their
   initial draws, so the per-seed differences B - A remove the seed-to-seed variation both sides
-  have in common. Only the common seeds are paired (``n_pairs``; the note says when some values
-  had no partner). The paired t-test decides (``p_paired_t``); the Wilcoxon signed-rank test
+  have in common. Seeds that only partly overlap are not paired (the note says so): pairing part
+  of the values would test another sample than the means shown. The paired t-test decides (``p_paired_t``); the Wilcoxon signed-rank test
   (``p_wilcoxon``, exact for small n) stands beside it without assuming normality; its smallest
   two-sided p is 2 / 2^n, so it needs 6 pairs to reach 0.05 (the note says so below that).
 - Otherwise Welch's t-test (unequal variances) decides: seed variances differ between
@@ -160,8 +160,11 @@ def _test(a: pd.Series, b: pd.Series, alpha: float, tested: bool, seeded: bool) 
         out["notes"].append("fewer than 2 values on a side: no test")
         return out
     out.update(p_welch=welch(x, y), p_mannwhitney=_mann_whitney(x, y), spread=pooled_sd(x, y))
-    pairs = pair_by_seed(a, b) if seeded else None
+    pairs = pair_by_seed(a, b, same_seeds=True) if seeded else None
     if pairs is None:
+        common = len(set(a.index) & set(b.index)) if seeded else 0
+        if common:
+            out["notes"].append(f"not paired: the seeds differ ({n_a} in A, {n_b} in B, {common} in both)")
         low, high = bootstrap_diff_ci(x, y, paired=False)
         out.update(test=UNPAIRED, p_value=out["p_welch"], diff_ci95_low=low, diff_ci95_high=high,
                    n_seeds_for_80pct_power=seeds_for_power(diff, out["spread"], paired=False, alpha=alpha))
@@ -176,8 +179,6 @@ def _test(a: pd.Series, b: pd.Series, alpha: float, tested: bool, seeded: bool) 
     out.update(test=PAIRED.format(len(d)), n_pairs=len(d), p_paired_t=p.t, p_wilcoxon=p.wilcoxon, p_value=p.t,
                diff_ci95_low=low, diff_ci95_high=high,
                n_seeds_for_80pct_power=seeds_for_power(d.mean(), d.std(ddof=1), paired=True, alpha=alpha))
-    if len(d) < max(n_a, n_b):
-        out["notes"].append(f"paired on the {len(d)} seeds both ran ({n_a} in A, {n_b} in B)")
     if wilcoxon_min_p(len(d)) >= alpha:
         out["notes"].append(f"Wilcoxon cannot reach p < {alpha:g} with {len(d)} pairs "
                             f"(min p {wilcoxon_min_p(len(d)):.2g})")
@@ -263,8 +264,8 @@ def _short_labels(cells: pd.Series) -> pd.Series:
 def _caption(df: pd.DataFrame) -> str:
     alpha = df.attrs.get("alpha", 0.05)
     n_tests = df.attrs.get("n_tests", int(df["p_value"].notna().sum()))
-    return (f"values: complete, non-search trials, one per seed; test: paired t on the seeds both ran, else "
-            f"Welch; p Holm: its p, Holm-Bonferroni over {n_tests} tests; significant (✓, bold) = p Holm < "
+    return (f"values: complete, non-search trials, one per seed; test: paired t when both ran the same seeds, "
+            f"else Welch; p Holm: its p, Holm-Bonferroni over {n_tests} tests; significant (✓, bold) = p Holm < "
             f"{alpha:g}, better by the metric's direction (↑/↓); inconclusive: not significant and |B - A| below "
             "the seed-to-seed sd; seeds@80%: seeds (pairs) per side to find B - A with 80% power")
 

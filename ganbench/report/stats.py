@@ -137,10 +137,16 @@ def wilcoxon_min_p(n_pairs: int) -> float:
     return min(1.0, 2 / 2**n_pairs)
 
 
-def pair_by_seed(a: pd.Series, b: pd.Series, min_pairs: int = 2) -> tuple[np.ndarray, np.ndarray] | None:
+def pair_by_seed(a: pd.Series, b: pd.Series, min_pairs: int = 2,
+                 same_seeds: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """The values of a and b (each indexed by seed) at their common seeds, in seed order; None when fewer
-    than ``min_pairs`` seeds are common or a side repeats a seed (then no value is the seed's own)."""
+    than ``min_pairs`` seeds are common or a side repeats a seed (then no value is the seed's own).
+
+    ``same_seeds``: pair only when both sides hold exactly the same seeds. Pairing part of the values would
+    test another sample than the means shown beside the test; the unpaired tests use every value."""
     if not (a.index.is_unique and b.index.is_unique):
+        return None
+    if same_seeds and set(a.index) != set(b.index):
         return None
     common = sorted(set(a.index) & set(b.index))
     if len(common) < min_pairs:

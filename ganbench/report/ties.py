@@ -1,7 +1,7 @@
 """Which cells of a leaderboard are tied with the best: not significantly worse after Holm's correction.
 
 Per metric with a direction and per dataset, the best cell is the one with the best mean. Every other cell is
-tested against it: the paired t-test on the seeds both ran (at least 2 in common), else Welch's.
+tested against it: the paired t-test when both ran the same seeds (at least 2), else Welch's.
 The p-values of all these tests in one leaderboard (metrics x cells) are Holm-Bonferroni adjusted
 together, and a cell is tied when its adjusted p is at least alpha, so that across the whole table
 the chance of calling any truly equal cell worse stays below alpha. The tests are two-sided: the
@@ -54,7 +54,7 @@ def versus_best(samples: list[pd.Series], higher_is_better: bool) -> tuple[list[
         if is_best or len(sample) < 2 or len(reference) < 2:
             pvalues.append(math.nan)
             continue
-        pairs = pair_by_seed(reference, sample)
+        pairs = pair_by_seed(reference, sample, same_seeds=True)
         pvalues.append(paired_tests(*pairs).t if pairs is not None else welch(reference, sample))
     return best, pvalues
 

@@ -235,14 +235,24 @@ def test_holm_holds_the_family_wise_error_over_20_null_tests():
 
 def test_pairs_are_matched_by_seed_value_not_row_order(tmp_path):
     a = rows(HINGE, seeds=[0, 1, 2, 3, 4, 5], rng=np.random.default_rng(1), reverse_kl=0.5)
-    b = rows(HINGE, seeds=[3, 4, 5, 6, 7, 8], rng=np.random.default_rng(2), reverse_kl=0.6)[::-1]
+    b = rows(HINGE, seeds=[5, 4, 3, 2, 1, 0], rng=np.random.default_rng(2), reverse_kl=0.6)
     r = row(compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b)), HINGE, "reverse_kl")
-    assert r["test"] == PAIRED.format(3) and r["n_pairs"] == 3 and r["n_a"] == r["n_b"] == 6
-    assert "paired on the 3 seeds both ran (6 in A, 6 in B)" in r["note"]
-    x = [v["reverse_kl"] for v in a if v["seed"] in (3, 4, 5)]
-    y = [v["reverse_kl"] for v in sorted(b, key=lambda v: v["seed"]) if v["seed"] in (3, 4, 5)]
+    assert r["test"] == PAIRED.format(6) and r["n_pairs"] == 6 and r["n_a"] == r["n_b"] == 6
+    x = [v["reverse_kl"] for v in a]
+    y = [v["reverse_kl"] for v in sorted(b, key=lambda v: v["seed"])]
     assert r["p_paired_t"] == pytest.approx(stats.ttest_rel(y, x).pvalue, rel=1e-12)
     assert r["p_wilcoxon"] == pytest.approx(stats.wilcoxon(y, x).pvalue)
+
+
+def test_partly_shared_seeds_are_not_paired(tmp_path):
+    """Pairing 3 of 6 values would test another sample than the means shown: Welch on all of them."""
+    a = rows(HINGE, seeds=[0, 1, 2, 3, 4, 5], rng=np.random.default_rng(1), reverse_kl=0.5)
+    b = rows(HINGE, seeds=[3, 4, 5, 6, 7, 8], rng=np.random.default_rng(2), reverse_kl=0.6)
+    r = row(compare_runs(folder(tmp_path / "a", a), folder(tmp_path / "b", b)), HINGE, "reverse_kl")
+    assert r["test"] == UNPAIRED and r["n_a"] == r["n_b"] == 6
+    assert "not paired: the seeds differ (6 in A, 6 in B, 3 in both)" in r["note"]
+    x, y = [v["reverse_kl"] for v in a], [v["reverse_kl"] for v in b]
+    assert r["p_value"] == pytest.approx(stats.ttest_ind(y, x, equal_var=False).pvalue, rel=1e-12)
 
 
 def test_no_common_seed_falls_back_to_welch(tmp_path):
