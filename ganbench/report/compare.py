@@ -9,8 +9,8 @@ Which test (the ``test`` column says):
 - Paired, when both cells ran the same seeds (at least 2): trials that share a seed share their
   initial draws, so the per-seed differences B - A remove the seed-to-seed variation both sides
   have in common. Seeds that only partly overlap are not paired (the note says so): pairing part
-  of the values would test another sample than the means shown. The paired t-test decides (``p_paired_t``); the Wilcoxon signed-rank test
-  (``p_wilcoxon``, exact for small n) stands beside it without assuming normality; its smallest
+  of the values would test another sample than the means shown. The paired t-test decides
+  (``p_paired_t``); the Wilcoxon signed-rank test (``p_wilcoxon``, exact for small n) stands beside it without assuming normality; its smallest
   two-sided p is 2 / 2^n, so it needs 6 pairs to reach 0.05 (the note says so below that).
 - Otherwise Welch's t-test (unequal variances) decides: seed variances differ between
   configurations, so no pooled variance. Zero variance on both sides has no t statistic:
