@@ -212,8 +212,8 @@ def header_items(suite: Suite, run_info: dict | None, datasets: dict[str, dict],
         "statistics: mean ± half-width of the 95% Student-t interval over the seeds of complete trials; "
         "diverged, pruned and failed trials are excluded from the means and counted in their columns; "
         "leaderboard.csv adds the BCa bootstrap interval (_boot_low/_boot_high) and each cell's Holm-adjusted "
-        "p against the best (_p_vs_best: paired t on shared seeds, else Welch; Holm over the headline metrics x "
-        "cells, and separately over the other metrics x cells)",
+        "p against the best (_p_vs_best: paired t when both ran the same seeds, else Welch; Holm over the "
+        "headline metrics x cells, and separately over the other metrics x cells)",
         f"V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
         "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better; bold: the best "
         f"(per dataset) and every cell not significantly worse (Holm-adjusted paired/Welch tests, alpha {ALPHA:g})",
