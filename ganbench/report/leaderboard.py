@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -262,14 +264,19 @@ def _search_line(suite: Suite) -> str:
             f"the best parameters re-run on seeds {suite.seeds}")
 
 
-def write_report(folder: Path, formats: tuple[str, ...] = ()) -> Path:
+def write_report(folder: Path, formats: tuple[str, ...] = (), on_tables: Callable[[Path], None] | None = None,
+                 timings: dict[str, float] | None = None) -> Path:
     """(Re)build every table and plot from the folder's suite.yaml, trials and curves alone.
 
     Always: leaderboard.csv, .md, .html, the plots and, for a search, the budget views;
-    ``formats`` adds "latex" (leaderboard.tex) and "jsonl" (leaderboard.jsonl).
+    ``formats`` adds "latex" (leaderboard.tex) and "jsonl" (leaderboard.jsonl). The plots render in
+    other processes while the tables are written (``plots.BackgroundPlots``); ``on_tables(leaderboard.md)``
+    runs once the tables are (the page, leaderboard.html, waits for the plots it shows). Everything is
+    written when this returns. ``timings`` receives report_s (the tables' own time) and plots_s.
     """
-    from ganbench.report.plots import write_plots  # matplotlib only when reporting
+    from ganbench.report.plots import BackgroundPlots  # matplotlib only when reporting
 
+    t0 = time.perf_counter()
     folder = Path(folder)
     suite = read_suite(folder / "suite.yaml")
     trials = ResultsStore(folder).trials_frame()
@@ -277,11 +284,24 @@ def write_report(folder: Path, formats: tuple[str, ...] = ()) -> Path:
         raise FileNotFoundError(f"{folder}: no trials recorded yet (trials.parquet is missing or empty)")
     run_info = read_run_info(folder)
     datasets = dataset_records(folder, suite)
-    board, metrics = leaderboard(trials, suite, datasets, folder)
-    table, best = display_table(board, metrics, suite)
-    atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
-    atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info, datasets, trials))
-    images = write_budget_views(folder, trials, suite) + write_plots(folder)
+    with BackgroundPlots(folder) as plots:
+        board, metrics = leaderboard(trials, suite, datasets, folder)
+        table, best = display_table(board, metrics, suite)
+        atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
+        atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info, datasets, trials))
+        if "latex" in formats:
+            caption = f"{suite.name}: mean ± 95% interval over {len(suite.seeds)} seeds ({suite.budget.steps} steps)."
+            no_pictures = [c for c in table.columns if c != "samples"]
+            atomic_write_text(folder / "leaderboard.tex",
+                              to_latex(table[no_pictures], best[no_pictures], caption, f"tab:{suite.name}"))
+        if "jsonl" in formats:
+            atomic_write_text(folder / "leaderboard.jsonl", to_jsonl(board))
+        budget = write_budget_views(folder, trials, suite)
+        tables_s = time.perf_counter() - t0
+        if on_tables is not None:
+            on_tables(folder / "leaderboard.md")
+        images = budget + plots.paths()
+    t1 = time.perf_counter()
     pngs = [p for p in images if p.suffix == ".png"]
     header = header_items(suite, run_info, datasets, trials) + constants_line(table, suite)
     primary = headline_columns(table, metrics, suite, datasets)  # what the terminal table shows; the rest hidden
@@ -289,11 +309,6 @@ def write_report(folder: Path, formats: tuple[str, ...] = ()) -> Path:
     page = to_html(f"Leaderboard: {suite.name}", suite.description, header, table[order], best[order], pngs,
                    pictures_root=folder, primary=primary)
     atomic_write_text(folder / "leaderboard.html", page)
-    if "latex" in formats:
-        caption = f"{suite.name}: mean ± 95% interval over {len(suite.seeds)} seeds ({suite.budget.steps} steps)."
-        no_pictures = [c for c in table.columns if c != "samples"]
-        atomic_write_text(folder / "leaderboard.tex",
-                          to_latex(table[no_pictures], best[no_pictures], caption, f"tab:{suite.name}"))
-    if "jsonl" in formats:
-        atomic_write_text(folder / "leaderboard.jsonl", to_jsonl(board))
+    if timings is not None:
+        timings.update(report_s=tables_s + time.perf_counter() - t1, plots_s=plots.elapsed_s)
     return folder / "leaderboard.md"

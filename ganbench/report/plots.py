@@ -7,9 +7,13 @@ search-phase trials are left out, as in the leaderboard.
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import matplotlib
 
@@ -364,9 +368,6 @@ def _histogram(ax, pts: np.ndarray, centers: np.ndarray, lo, hi, color) -> None:
     ax.set(xlim=(lo[0], hi[0]), yticks=[])
 
 
-# --- all of them ------------------------------------------------------------------------
-
-
 # --- 7. the Dirac-GAN's (theta, psi) plane ----------------------------------------------
 
 
@@ -401,20 +402,77 @@ def plot_dirac(f: Frames, path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
-def write_plots(folder: Path) -> list[Path]:
-    """Write every plot whose data the folder holds into folder/plots/; return the paths written."""
+# --- all of them ------------------------------------------------------------------------
+
+#: every figure, by file name, in the order the HTML page shows them; each returns None, drawing nothing, without data
+PLOTS: dict[str, Callable[[Frames, Path], Path | None]] = {
+    **{f"curves_{m}.png": (lambda f, path, m=m: plot_curves(f, m, path)) for m in CURVE_METRICS},
+    "equilibrium.png": plot_equilibrium, "k_effect.png": plot_k_effect, "modes.png": plot_modes,
+    "samples.png": plot_samples, "throughput.png": plot_throughput, "dirac.png": plot_dirac,
+}
+#: processes that render the plots while the caller writes its tables (matplotlib holds the GIL: threads would not help)
+PLOT_WORKERS = 2
+
+
+def write_plots(folder: Path, names: Sequence[str] | None = None) -> list[Path]:
+    """Write every plot (or those of ``names``, keys of PLOTS) whose data the folder holds into folder/plots/;
+    return the paths written."""
     f = load_frames(folder)
     out = Path(folder) / PLOTS_DIR
-    jobs: list[tuple[str, Callable[[Path], Path | None]]] = [
-        (f"curves_{m}.png", lambda p, m=m: plot_curves(f, m, p)) for m in CURVE_METRICS
-    ]
-    jobs += [("equilibrium.png", lambda p: plot_equilibrium(f, p)), ("k_effect.png", lambda p: plot_k_effect(f, p)),
-             ("modes.png", lambda p: plot_modes(f, p)), ("samples.png", lambda p: plot_samples(f, p)),
-             ("throughput.png", lambda p: plot_throughput(f, p)), ("dirac.png", lambda p: plot_dirac(f, p))]
     written = []
     with plt.rc_context(STYLE):
-        for name, plot in jobs:
-            path = plot(out / name)
+        for name in PLOTS if names is None else names:
+            path = PLOTS[name](f, out / name)
             if path is not None:
                 written.append(path)
     return written
+
+
+class BackgroundPlots:
+    """``write_plots`` in ``workers`` forked processes, started on creation; ``paths()`` waits for them.
+
+    ``workers`` defaults to PLOT_WORKERS. A fork starts at once (no second import of matplotlib, pandas, torch)
+    but is safe only from a process with one thread: with others running (a Ray driver's), or with ``workers=0``,
+    the plots are drawn here, in ``paths()``. ``elapsed_s`` is the wall time the plots took, once ``paths()`` returns.
+    """
+
+    def __init__(self, folder: Path, workers: int | None = None) -> None:
+        workers = PLOT_WORKERS if workers is None else workers
+        self.folder = Path(folder)
+        self.elapsed_s = 0.0
+        self._started = time.monotonic()  # system-wide: the workers' clocks agree with it
+        self._pool: ProcessPoolExecutor | None = None
+        if workers >= 1 and threading.active_count() == 1 and "fork" in mp.get_all_start_methods():
+            self._pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+            names = list(PLOTS)
+            self._shares = [self._pool.submit(_timed_plots, self.folder, names[i::workers]) for i in range(workers)]
+        self.forked = self._pool is not None
+
+    def paths(self) -> list[Path]:
+        if self._pool is None:
+            self._started = time.monotonic()
+            written, finished = _timed_plots(self.folder, list(PLOTS))
+            self.elapsed_s = finished - self._started
+            return written
+        try:
+            shares = [share.result() for share in self._shares]
+        finally:
+            self.close()
+        self.elapsed_s = max(finished for _, finished in shares) - self._started
+        order = list(PLOTS)
+        return sorted((path for written, _ in shares for path in written), key=lambda path: order.index(path.name))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> "BackgroundPlots":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _timed_plots(folder: Path, names: list[str]) -> tuple[list[Path], float]:
+    """write_plots, and the time.monotonic() when it finished (in a worker: when that worker's share was done)."""
+    return write_plots(folder, names), time.monotonic()
