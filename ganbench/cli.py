@@ -38,6 +38,9 @@ def parser() -> argparse.ArgumentParser:
                      help="Optuna storage for searched suites: an RDB URL (postgresql://, mysql://, sqlite:///) "
                           "for clusters; default: a journal file optuna.journal in the results folder")
     run.add_argument("--fresh", action="store_true", help="move an earlier run in the folder aside and start over")
+    run.add_argument("--timings", action="store_true",
+                     help="print how long each fixed part took (Ray start, first dispatch, training, tables, plots) "
+                          "on one line at the end; run.json keeps them under 'timings' either way")
     val = sub.add_parser("validate", help="check a suite and print the trials it plans, running nothing")
     _add_suite_args(val)
     ls = sub.add_parser("list", help="list registered models, losses, datasets and metrics")
@@ -209,12 +212,18 @@ def run_command(args: argparse.Namespace, out: Console, err: Console) -> None:
         suite = load_suite(args.suite, args.overrides)
         from ganbench.sweep.driver import run_suite
 
+        # the summary prints as soon as the tables are written, while the plots still render
         board = run_suite(suite, args.out or RESULTS_ROOT / suite.name, address=args.address,
                           max_concurrent=args.max_concurrent, fresh=args.fresh, storage=args.storage,
-                          formats=tuple(args.formats), profile=args.profile, console=err, source=args.suite)
-        print_summary(board.parent, out)
+                          formats=tuple(args.formats), profile=args.profile, console=err, source=args.suite,
+                          on_tables=lambda board: print_summary(board.parent, out))
         out.print(f"tables in {board.parent}: leaderboard.md/.csv/.html, trials.parquet, curves.parquet; "
                   f"plots in {board.parent / 'plots'}")
+        if args.timings:
+            from ganbench.results import read_run_info
+            from ganbench.sweep.timings import timings_line
+
+            out.print(timings_line(read_run_info(board.parent)["timings"]), soft_wrap=True)
 
 
 def print_summary(folder: Path, out: Console) -> None:

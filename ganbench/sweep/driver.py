@@ -1,8 +1,9 @@
 """`bench.py run`: check everything, start Ray, lock the results folder, run the unfinished trials, report.
 
-Order matters for "nothing half-made": every check that needs no cluster runs first, then Ray
-starts (or an unreachable cluster fails), then the storage is checked, and only then is the
-results folder made and locked (``sweep.folder``).
+Order matters for "nothing half-made": the quick checks run first, then Ray starts (or an
+unreachable cluster fails) while the suite's deep checks, the data and the feature networks run
+in another thread, then the storage is checked, and only then is the results folder made and
+locked (``sweep.folder``). Each part's time goes to run.json (``sweep.timings``).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 
@@ -23,77 +25,96 @@ from ganbench.suite import Suite, suite_datasets
 from ganbench.sweep.environment import driver_columns, driver_environment
 from ganbench.sweep.folder import FolderLock, check_out_path, check_same_suite, run_folder
 from ganbench.sweep.progress import SweepProgress
+from ganbench.sweep.timings import RunClock, record_timings
 
 
 def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concurrent: int | None = None,
               fresh: bool = False, storage: str | None = None, formats: tuple[str, ...] = (),
-              profile: bool = False, console: Console | None = None, source: str | None = None) -> Path:
+              profile: bool = False, console: Console | None = None, source: str | None = None,
+              on_tables: Callable[[Path], None] | None = None) -> Path:
     """Run every unfinished trial of ``suite`` into ``out``; return the leaderboard's path.
 
     ``source`` names the suite (its file) in error messages. Raises UserError, before anything
     is created, for a suite that cannot run, an unusable --out, --storage or --address.
+    ``on_tables(leaderboard path)`` is called once the tables are written, while the plots render.
+    A Ray that this run started is stopped when the trials are done (or the run fails).
     """
     from ganbench.sweep.plan import GridPlan, SearchPlan  # Ray imports only when running
-    from ganbench.sweep.runner import (RayOptions, check_fits_a_node, largest_node_memory, run_jobs,
-                                       start_ray)
+    from ganbench.sweep.runner import RayOptions, RaySession, check_fits_a_node, largest_node_memory, run_jobs
 
+    clock = RunClock()
     console = console or Console(stderr=True)
     out = Path(out)
-    preflight(suite, out, address=address, storage=storage, fresh=fresh, source=source)
+    preflight(suite, out, address=address, storage=storage, fresh=fresh)
     opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
-    start_ray(address, suite.max_retries)
-    check_fits_a_node(opts)
-    if address is not None:
-        check_suite(suite, source, memory_bytes=largest_node_memory())
-    environment = driver_environment()
-    datasets = {name: dataset_record(name) for name in suite_datasets(suite)}
-    with run_folder(out, suite, fresh):
-        store = ResultsStore(out)
-        run_info = {
-            "suite": suite.name, "suite_hash": suite.suite_hash(), "environment": environment,
-            "command": " ".join(sys.argv), "started_at": datetime.now(timezone.utc).isoformat(),
-            "datasets": datasets,  # what reports need of the data, so they never load it again
-        }
-        if suite.search is None:
-            plan = GridPlan(suite, store.rows)
-        else:
-            from ganbench.sweep.studies import Studies
+    with RaySession() as session:
+        environment, datasets = session.start_while(address, suite.max_retries,
+                                                    lambda: prepare(suite, address, source, console))
+        clock.ray_start_s = session.start_s
+        check_fits_a_node(opts)
+        if address is not None:
+            check_suite(suite, source, memory_bytes=largest_node_memory())
+        with run_folder(out, suite, fresh):
+            store = ResultsStore(out)
+            run_info = {
+                "suite": suite.name, "suite_hash": suite.suite_hash(), "environment": environment,
+                "command": " ".join(sys.argv), "started_at": datetime.now(timezone.utc).isoformat(),
+                "datasets": datasets,  # what reports need of the data, so they never load it again
+            }
+            if suite.search is None:
+                plan = GridPlan(suite, store.rows)
+            else:
+                from ganbench.sweep.studies import Studies
 
-            url, run_info["optuna_storage"] = resolve_storage(out, storage)
-            plan = SearchPlan(suite, Studies(url, suite), store.rows)
-            if plan.retried:
-                console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and run again")
-        write_suite(out, suite.model_dump(mode="json"), {**run_info, "trials_planned": plan.total})
-        console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells, {plan.total} trials planned; "
-                      f"{plan.already_done} already finished in {out}")
-        warm_feature_nets(suite, console)
-        t0 = time.perf_counter()
-        primary = suite.search.objective.metric if suite.search else datasets[suite_datasets(suite)[0]]["primary_metric"]
-        with SweepProgress(plan, primary, console) as progress:
-            def record(job, result: dict) -> None:
-                row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(),
-                       **driver_columns(environment)}
-                plan.annotate(job, row)
-                store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
-                if "profile" in result:
-                    paths = store.add_profile(row["trial_id"], *result["profile"])
-                    console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")
-                plan.finished(job, row)
-                progress.finished(job, row)
+                url, run_info["optuna_storage"] = resolve_storage(out, storage)
+                plan = SearchPlan(suite, Studies(url, suite), store.rows)
+                if plan.retried:
+                    console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and "
+                                  f"run again")
+            write_suite(out, suite.model_dump(mode="json"), {**run_info, "trials_planned": plan.total})
+            console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells, {plan.total} trials planned; "
+                          f"{plan.already_done} already finished in {out}")
+            t0 = time.perf_counter()
+            primary = suite.search.objective.metric if suite.search else \
+                datasets[suite_datasets(suite)[0]]["primary_metric"]
+            with SweepProgress(plan, primary, console) as progress:
+                def record(job, result: dict) -> None:
+                    row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(),
+                           **driver_columns(environment)}
+                    plan.annotate(job, row)
+                    store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
+                    if "profile" in result:
+                        paths = store.add_profile(row["trial_id"], *result["profile"])
+                        console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")
+                    plan.finished(job, row)
+                    progress.finished(job, row)
+                    clock.trial_done(row)
 
-            run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
-                     on_start=progress.started, on_result=record)
-        board = write_report(out, formats)
+                run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
+                         on_start=progress.started, on_result=record)
+            session.stop()  # before the report: its plots fork processes, safe only once Ray's threads are gone
+            board = write_report(out, formats, on_tables=on_tables, timings=clock.report)
+            record_timings(out, clock.timings())
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
 
 
-def preflight(suite: Suite, out: Path, *, address: str | None, storage: str | None, fresh: bool,
-              source: str | None) -> None:
-    """Every check that needs no cluster, before Ray starts; it creates nothing."""
-    check_out_path(out)
+def prepare(suite: Suite, address: str | None, source: str | None, console: Console) -> tuple[dict, dict]:
+    """What needs no cluster and may take seconds, run while Ray starts: the deep checks (a local run's;
+    a cluster's need its memory), then the environment and dataset records and the feature networks."""
     if address is None:
         check_suite(suite, source)  # sizes against this machine, where the local Ray runs
+    environment = driver_environment()
+    datasets = {name: dataset_record(name) for name in suite_datasets(suite)}
+    warm_feature_nets(suite, console)
+    return environment, datasets
+
+
+def preflight(suite: Suite, out: Path, *, address: str | None, storage: str | None, fresh: bool) -> None:
+    """The quick checks, before Ray starts (the deep ones, ``check_suite``, run while it starts); it creates nothing."""
+    from ganbench.sweep.runner import check_reachable
+
+    check_out_path(out)
     if storage and suite.search is None:
         raise UserError(f"--storage: suite {suite.name!r} has no search: block, so there are no Optuna studies to store")
     if storage:
@@ -106,6 +127,8 @@ def preflight(suite: Suite, out: Path, *, address: str | None, storage: str | No
             check_same_suite(suite, out)  # reads run.json, trials.parquet and suite.yaml: a damaged one is named
             if suite.search is not None:
                 resolve_storage(out, storage)
+    if address is not None:
+        check_reachable(address)  # an unreachable head fails now, not after the checks that run beside Ray's start
 
 
 def resolve_storage(out: Path, storage: str | None) -> tuple[str, str]:

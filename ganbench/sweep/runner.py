@@ -7,8 +7,9 @@ import os
 import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, TypeVar
 
 import ray
 
@@ -61,17 +62,21 @@ class RayOptions:
 CONNECT_TIMEOUT_S = 10
 
 
-def start_ray(address: str | None, max_retries: int = 2) -> None:
+def start_ray(address: str | None, max_retries: int = 2) -> bool:
     """Join a cluster at ``address`` or start a local Ray: dashboard off, every server on 127.0.0.1.
 
+    Returns True when this call started (or joined) Ray, False when it was already running.
     A head that cannot be reached fails within CONNECT_TIMEOUT_S, as a UserError naming it.
     The local Ray retries a trial killed by its memory monitor at most ``max_retries`` times
     (Ray's own default retries such a task forever); on a cluster, start it with
     RAY_task_oom_retries set likewise.
+
+    Call it from the main thread: a local Ray's servers are started with PR_SET_PDEATHSIG, which
+    kills them when the *thread* that started them ends, so Ray started in a worker thread dies with it.
     """
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     if ray.is_initialized():
-        return
+        return False
     # ray.init installs a SIGTERM handler that dumps a native stack and aborts: keep the caller's
     # (the CLI treats SIGTERM like Ctrl-C: finished trials are saved, the run can resume)
     on_sigterm = signal.getsignal(signal.SIGTERM)
@@ -80,6 +85,48 @@ def start_ray(address: str | None, max_retries: int = 2) -> None:
     finally:
         if callable(on_sigterm):
             signal.signal(signal.SIGTERM, on_sigterm)
+    return True
+
+
+T = TypeVar("T")
+
+
+class RaySession:
+    """The Ray of one run: started (or joined) here, stopped on ``stop()`` or on leaving the ``with`` block,
+    unless it was running before (a caller's own Ray is left as it is)."""
+
+    def __init__(self) -> None:
+        self.owned = False
+        self.start_s = 0.0  # how long starting or joining took
+
+    def start_while(self, address: str | None, max_retries: int, work: Callable[[], T]) -> T:
+        """Start Ray in this thread while ``work`` runs in another; return what ``work`` returned.
+
+        Ray must start in the main thread (``start_ray`` says why), so the other work moves. Its error
+        is raised first (a suite that cannot run, named as when its checks ran before Ray), then Ray's.
+        """
+        with ThreadPoolExecutor(1, thread_name_prefix="beside-ray-start") as pool:
+            done = pool.submit(work)
+            t0 = time.perf_counter()
+            try:
+                self.owned = start_ray(address, max_retries)
+            except BaseException:
+                done.result()
+                raise
+            self.start_s = time.perf_counter() - t0
+            return done.result()
+
+    def stop(self) -> None:
+        """Stop a local Ray this session started (or leave the cluster it joined); Ray's threads end with it."""
+        if self.owned:
+            self.owned = False
+            ray.shutdown()
+
+    def __enter__(self) -> "RaySession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def _init(address: str | None, max_retries: int) -> None:

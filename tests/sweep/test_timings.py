@@ -1,0 +1,118 @@
+"""Each fixed part of a run is measured into run.json; Ray starts beside the suite's checks, its errors unchanged.
+
+Facts only: which keys, which signs, which messages and exit codes; how long anything takes is for benchmarks/.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ganbench.errors import UserError
+from ganbench.suite import SuiteError
+from ganbench.sweep import runner
+from ganbench.sweep.runner import RaySession
+from ganbench.sweep.timings import KEYS, RunClock, record_timings, timings_line
+from tests.sweep.test_reliability import bench, free_port, one_error
+
+TINY = """\
+name: tiny-timed
+seeds: [0]
+budget: {steps: 30, eval_every: 10}
+grid:
+  model: [mlp]
+  loss: [nonsaturating, hinge]
+  dataset: [ring8]
+params: {batch_size: 32, hidden: 16, eval_samples: 200}
+"""
+
+
+@pytest.mark.ray
+def test_a_run_records_every_timing_in_run_json_keeping_its_other_keys_and_prints_them(tmp_path):
+    suite, out = tmp_path / "tiny.yaml", tmp_path / "out"
+    suite.write_text(TINY)
+    res = bench("run", str(suite), "--out", str(out), "--timings")
+    assert res.returncode == 0, res.stderr
+    info = json.loads((out / "run.json").read_text())
+    assert {"suite", "suite_hash", "environment", "command", "started_at", "datasets", "trials_planned"} <= set(info)
+    timings = info["timings"]
+    assert set(timings) == set(KEYS)
+    assert all(isinstance(v, float) and v >= 0 for v in timings.values()), timings
+    assert timings["total_s"] >= timings["first_dispatch_s"]  # the first trial started within the run
+    lines = res.stdout.splitlines()
+    assert lines[-1].startswith("timings: ray_start ") and "plots " in lines[-1]
+    # the summary printed before run_suite returned, and the plots and the page were written before the exit
+    summary = lines.index("tiny-timed: 2 cells")
+    assert summary < next(i for i, line in enumerate(lines) if line.startswith("tables in"))
+    assert (out / "leaderboard.html").exists() and (out / "plots" / "curves_modes_covered.png").exists()
+
+
+def test_an_unreachable_address_with_timings_still_exits_2_with_the_same_message_and_creates_nothing(tmp_path):
+    suite, out = tmp_path / "tiny.yaml", tmp_path / "out"
+    suite.write_text(TINY)
+    res = bench("run", str(suite), "--out", str(out), "--address", f"127.0.0.1:{free_port()}", "--timings",
+                timeout=60)
+    assert res.returncode == 2 and "cannot reach the Ray head at 127.0.0.1:" in one_error(res.stderr)
+    assert not out.exists() and "timings:" not in res.stdout
+
+
+# --- Ray's start beside the suite's checks (no Ray started: start_ray is replaced) ---------------------------
+
+
+def test_a_suite_error_found_while_ray_starts_is_raised_before_a_failed_ray_start(monkeypatch):
+    def cannot_join(address, max_retries):
+        raise UserError("--address auto: cannot join the Ray cluster")
+
+    def bad_suite():
+        raise SuiteError("suite 'x': cell loss=hinge: the model does not fit")
+
+    monkeypatch.setattr(runner, "start_ray", cannot_join)
+    with pytest.raises(SuiteError, match="does not fit"):
+        RaySession().start_while("auto", 2, bad_suite)
+    with pytest.raises(UserError, match="cannot join the Ray cluster"):
+        RaySession().start_while("auto", 2, lambda: "checked")
+
+
+def test_the_work_beside_ray_runs_in_another_thread_and_a_ray_this_session_started_stops_with_it(monkeypatch):
+    import threading
+
+    stopped = []
+    monkeypatch.setattr(runner, "start_ray", lambda address, max_retries: True)
+    monkeypatch.setattr(runner.ray, "shutdown", lambda: stopped.append(True))
+    with RaySession() as session:
+        where = session.start_while(None, 2, lambda: threading.current_thread().name)
+        assert where != threading.current_thread().name and session.owned
+    assert stopped == [True]
+    monkeypatch.setattr(runner, "start_ray", lambda address, max_retries: False)  # a caller's Ray, already up
+    with RaySession() as session:
+        session.start_while(None, 2, lambda: None)
+    assert stopped == [True]  # left running
+
+
+# --- the clock and the record ---------------------------------------------------------------------------------
+
+
+def test_the_clock_takes_the_first_worker_start_and_never_makes_a_negative_wait():
+    clock = RunClock()
+    early = datetime.fromtimestamp(clock.started, timezone.utc) - timedelta(seconds=1)  # a worker's clock behind
+    clock.trial_done({"started_at": (early + timedelta(seconds=5)).isoformat()})
+    clock.trial_done({"started_at": early.isoformat()})
+    clock.trial_done({"status": "failed"})  # a lost worker's row has no start
+    timings = clock.timings()
+    assert timings["first_dispatch_s"] == 0.0 and timings["train_s"] > 0
+    assert set(timings) == set(KEYS)
+
+
+def test_a_run_that_started_no_trial_has_no_first_dispatch():
+    timings = RunClock().timings()
+    assert timings["first_dispatch_s"] is None and timings["train_s"] == 0.0
+    assert "first_dispatch -" in timings_line(timings)
+
+
+def test_recording_timings_keeps_every_other_key_of_run_json(tmp_path):
+    (tmp_path / "run.json").write_text(json.dumps({"suite": "s", "environment": {"torch": "2"}}))
+    record_timings(tmp_path, {"total_s": 1.5})
+    assert json.loads((tmp_path / "run.json").read_text()) == {"suite": "s", "environment": {"torch": "2"},
+                                                               "timings": {"total_s": 1.5}}
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temp file left
