@@ -35,6 +35,13 @@ SECTIONS = {
     "scaling": ("Scaling (CPU)", "`python benchmarks/scaling.py`: trials/hour of a toy suite against "
                 "--max-concurrent, on a 3-node ray.cluster_utils.Cluster, and the ring-losses example suite "
                 "(target under 90 s on 2 cores)."),
+    "fixed_costs": ("Fixed costs of a small suite (CPU)", "`python benchmarks/fixed_costs.py`: 4 ring8 trials "
+                    "(nonsaturating, hinge x k in {1, 3}, 2000 steps, batch 256) as (a) the ideal, ganbench's `train` "
+                    "two processes at a time, vs (b) `bench.py run` end to end by the wall clock, alternated per "
+                    "repeat, with the parts run.json records. Target (a)/(b) >= 0.8."),
+    "fixed_costs_report": ("Report of that suite: plots beside the tables", "The last run's report rebuilt with its "
+                           "plots drawn in-process (0) vs in forked workers, alternated; tables_ready_s is when "
+                           "the terminal summary can print."),
     "gpu": ("Throughput on GPU", "`python benchmarks/gpu.py` (CUDA only): steady-state samples/s and MFU, "
             "fp32 vs bf16 autocast, eager vs torch.compile."),
     "gpu_batched": ("Batched trials on GPU", "ring8 MLP, M trials as one stacked model vs one at a time "

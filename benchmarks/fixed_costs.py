@@ -1,0 +1,138 @@
+"""Fixed costs of a small suite, measured side by side in one run (these machines are shared and noisy).
+
+    python benchmarks/fixed_costs.py [--steps 2000] [--repeats 2] [--out results/benchmarks]
+
+A 4-trial ring8 suite (losses nonsaturating and hinge x k in {1, 3} x 1 seed, batch 256) as
+  (a) the ideal: the same 4 trials' training, ganbench's `train` in two processes at a time (one
+      torch thread each, the harness's share of a 2-core machine), timed once the processes are up,
+  (b) end to end: `bench.py run` in a subprocess, by the wall clock, from start to exit (Python start,
+      imports, Ray start, worker start, training, tables, plots), with the parts it records in run.json.
+(a) and (b) alternate `--repeats` times and the ratio is taken per repeat. Target: (a)/(b) >= 0.8.
+On the last end-to-end folder the report is rebuilt with the plots drawn in-process vs in 2 forked
+workers, alternated, to check that rendering them beside the tables pays.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import report, write_performance_page  # noqa: E402
+
+from ganbench.suite import Suite, validate_suite  # noqa: E402
+from ganbench.sweep.timings import KEYS  # noqa: E402
+
+
+def suite_dict(steps: int) -> dict:
+    return {
+        "name": "fixed-costs", "seeds": [0], "budget": {"steps": steps, "eval_every": 250},
+        "grid": {"model": ["mlp"], "loss": ["nonsaturating", "hinge"], "d_steps_per_g_step": [1, 3],
+                 "dataset": ["ring8"]},
+        "params": {"batch_size": 256, "device": "cpu"}, "resources": {"num_cpus": 1},
+    }
+
+
+def _one_thread() -> None:
+    import torch
+
+    import ganbench.training  # noqa: F401  (imported before the clock starts, as a warm Ray worker has it)
+
+    torch.set_num_threads(1)
+
+
+def _train(cfg_json: str) -> float:
+    from ganbench.config import TrialConfig
+    from ganbench.training import train
+
+    return train(TrialConfig.model_validate_json(cfg_json)).metrics["wall_s"]
+
+
+def _ready(_: int) -> None:
+    time.sleep(0.2)  # held briefly, so that each process takes one: all have started and imported
+
+
+def ideal(suite: Suite, processes: int = 2) -> float:
+    """Wall seconds of the suite's trials trained `processes` at a time, counted once the processes are ready."""
+    cfgs = [cfg.model_dump_json() for cfg in suite.trial_configs()]
+    with mp.get_context("spawn").Pool(processes, initializer=_one_thread) as pool:
+        pool.map(_ready, range(processes), chunksize=1)
+        t0 = time.perf_counter()
+        pool.map(_train, cfgs, chunksize=1)
+        return time.perf_counter() - t0
+
+
+def end_to_end(suite_path: Path, out: Path) -> tuple[float, dict]:
+    """Wall seconds of `bench.py run` from start to exit, and the timings it wrote to run.json."""
+    t0 = time.perf_counter()
+    run = subprocess.run([sys.executable, str(ROOT / "bench.py"), "run", str(suite_path), "--out", str(out),
+                          "--timings"], cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if run.returncode != 0:
+        sys.exit(f"bench.py run failed ({run.returncode}):\n{run.stderr[-3000:]}")
+    return wall, json.loads((out / "run.json").read_text())["timings"]
+
+
+def report_side_by_side(folder: Path, repeats: int) -> list[dict]:
+    """The report of one folder with its plots drawn in this process (0) vs in 2 forked workers, alternated."""
+    from ganbench.report import plots, write_report
+
+    rows, chosen = [], plots.PLOT_WORKERS
+    for i in range(repeats):
+        for workers in (0, chosen):
+            shown, timings, forkable = [], {}, threading.active_count() == 1
+            t0 = time.perf_counter()
+            plots.PLOT_WORKERS = workers  # this process has one thread: >= 1 forks, as `bench.py run` does
+            try:
+                write_report(folder, on_tables=lambda board: shown.append(time.perf_counter() - t0), timings=timings)
+            finally:
+                plots.PLOT_WORKERS = chosen
+            rows.append({"repeat": i, "plot_workers": workers, "forked": workers >= 1 and forkable,
+                         "tables_ready_s": shown[0],
+                         "report_wall_s": time.perf_counter() - t0, **timings})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+    args = ap.parse_args()
+    data = suite_dict(args.steps)
+    suite = validate_suite(data)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="fixed-costs-") as tmp:
+        suite_path = Path(tmp) / "fixed-costs.yaml"
+        suite_path.write_text(yaml.safe_dump(data, sort_keys=False))
+        for i in range(args.repeats):
+            bare = ideal(suite)
+            wall, timings = end_to_end(suite_path, Path(tmp) / f"run-{i}")
+            rows.append({"repeat": i, "trials": len(suite.trial_configs()), "steps": args.steps,
+                         "ideal_s": bare, "end_to_end_s": wall, "ratio_ideal_over_e2e": bare / wall,
+                         **{key: timings[key] for key in KEYS}})
+        report(rows, f"4 ring8 trials, {args.steps} steps: (a) ideal, 2 at a time vs (b) bench.py run end to end",
+               args.out, "fixed_costs")
+        plot_rows = report_side_by_side(Path(tmp) / f"run-{args.repeats - 1}", args.repeats)
+        report(plot_rows, "the report of that run: plots in-process (0) vs in forked workers", args.out,
+               "fixed_costs_report")
+    ratios = [r["ratio_ideal_over_e2e"] for r in rows]
+    by = {w: statistics.median(r["report_wall_s"] for r in plot_rows if r["plot_workers"] == w)
+          for w in sorted({r["plot_workers"] for r in plot_rows})}
+    print(f"median (a)/(b) = {statistics.median(ratios):.3f} (target >= 0.8); report wall by plot workers: "
+          + ", ".join(f"{w}: {s:.2f} s" for w, s in by.items()))
+    write_performance_page(args.out)
+
+
+if __name__ == "__main__":
+    main()
