@@ -41,7 +41,8 @@ def compact_table(table: pd.DataFrame, best: pd.DataFrame, metrics: list[Metric]
     """``table``/``best``: ``leaderboard.display_table``'s output. The widest variant that fits ``width``."""
     columns = headline_columns(table, metrics, suite, datasets)
     first_metric = columns.index(SEED_COLUMN) + 1
-    attempt = None
+    # no metric at all (every trial failed): the axes and seed counts are still the table
+    attempt = _render(table, best, columns, first_metric, len(suite.seeds), VALUE_WIDTHS[-1])
     for value_width in VALUE_WIDTHS:
         for end in range(len(columns), first_metric, -1):  # drop the last metric, never the first
             attempt = _render(table, best, columns[:end], first_metric, len(suite.seeds), value_width)

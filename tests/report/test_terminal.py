@@ -94,3 +94,14 @@ def test_headline_metrics_per_data_kind_objective_first_at_most_four():
                                                   "space": {"lr_g": {"type": "float", "low": 1e-4, "high": 1e-3}}}})
     measured = ["modes_covered", "high_quality_frac", "reverse_kl", "wall_s"]
     assert headline_metrics(measured, searched, MODES) == ["reverse_kl", "modes_covered", "high_quality_frac"]
+
+
+def test_a_run_with_no_metric_still_shows_its_cells():
+    """Every trial failed: no metric column, but the cells and their seed counts are still a table."""
+    suite = validate_suite(GRID)
+    table = pd.DataFrame({"model": "mlp", "loss": ["minimax", "hinge", "nonsaturating"], "dataset": "ring8",
+                          "n_seeds": "0"})
+    best = pd.DataFrame(False, index=table.index, columns=table.columns)
+    out = compact_table(table, best, [], suite, MODES)
+    assert [c.header for c in out.columns] == ["loss", "seeds"]
+    assert "0/3" in render(out)
