@@ -7,4 +7,5 @@ runner.py    Ray: start or join a cluster, one task per job, retries, streaming 
 studies.py   the Optuna studies behind one Ray actor, and the workers' pruning hook
 trial.py     one trial in, one row out (never raises): what a Ray task runs
 progress.py  the live view; environment.py  versions and machine, driver's and worker's
+timings.py   the run's fixed costs (Ray start, first dispatch, train, tables, plots) into run.json
 """
