@@ -201,7 +201,12 @@ def read_snapshots(folder: Path, trial_id: str) -> tuple[np.ndarray, np.ndarray]
 def write_suite(folder: Path, suite_dump: dict, run_info: dict) -> None:
     header = "# The suite as run: defaults filled in, overrides applied. Rerun with bench.py run on this file.\n"
     atomic_write_text(folder / "suite.yaml", header + yaml.safe_dump(suite_dump, sort_keys=False))
-    atomic_write_text(folder / "run.json", json.dumps(run_info, indent=2, sort_keys=True) + "\n")
+    write_run_info(folder, run_info)
+
+
+def write_run_info(folder: Path, run_info: dict) -> None:
+    """run.json, written atomically in one format (sorted keys), whoever writes it."""
+    atomic_write_text(Path(folder) / "run.json", json.dumps(run_info, indent=2, sort_keys=True) + "\n")
 
 
 def read_run_info(folder: Path) -> dict | None:

@@ -9,12 +9,11 @@ total_s           the whole run, from its start to the last file written
 """
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
 from pathlib import Path
 
-from ganbench.results import atomic_write_text, read_run_info
+from ganbench.results import read_run_info, write_run_info
 
 KEYS = ("ray_start_s", "first_dispatch_s", "train_s", "report_s", "plots_s", "total_s")
 
@@ -50,10 +49,8 @@ class RunClock:
 
 
 def record_timings(folder: Path, timings: dict) -> None:
-    """Add ``timings`` to the folder's run.json, every other key kept (written atomically, as write_suite does)."""
-    info = read_run_info(folder) or {}
-    atomic_write_text(Path(folder) / "run.json", json.dumps({**info, "timings": timings}, indent=2, sort_keys=True)
-                      + "\n")
+    """Add ``timings`` to the folder's run.json, every other key kept."""
+    write_run_info(folder, {**(read_run_info(folder) or {}), "timings": timings})
 
 
 def timings_line(timings: dict) -> str:
