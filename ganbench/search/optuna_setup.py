@@ -1,6 +1,7 @@
 """Optuna objects built from a `search:` block: sampler, pruner, storage."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -72,6 +73,21 @@ def check_storage_url(url: str) -> None:
     except Exception as err:
         first = (str(err).strip().splitlines() or [""])[0]
         raise UserError(f"--storage {redact(url)}: cannot open it ({type(err).__name__}: {first})") from None
+
+
+def clear_stale_journal_lock(journal: str) -> bool:
+    """Remove a journal lock left by a killed run; True if there was one.
+
+    Optuna's file lock is a symlink ``<journal>.lock`` -> the journal. A run killed while it held it
+    leaves it behind, and once the folder is moved the link dangles: Optuna then retries forever
+    (its grace period needs the link's target to stat). Call only while holding the results
+    folder's lock, so no live run can own it.
+    """
+    lock = journal + ".lock"
+    if not os.path.lexists(lock):
+        return False
+    os.unlink(lock)
+    return True
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:

@@ -64,9 +64,12 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
             if suite.search is None:
                 plan = GridPlan(suite, store.rows)
             else:
+                from ganbench.search.optuna_setup import clear_stale_journal_lock
                 from ganbench.sweep.studies import Studies
 
                 url, run_info["optuna_storage"] = resolve_storage(out, storage)
+                if "://" not in url:  # under the folder lock, so a journal lock found now is a killed run's
+                    clear_stale_journal_lock(url)
                 plan = SearchPlan(suite, Studies(url, suite), store.rows)
                 if plan.retried:
                     console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and "

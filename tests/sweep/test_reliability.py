@@ -121,6 +121,10 @@ def test_a_copied_and_a_moved_interrupted_search_resume_into_their_own_journals(
     info["optuna_storage"] = str(out.resolve() / "optuna.journal")
     (out / "run.json").write_text(json.dumps(info))
     original = (out / "optuna.journal").read_bytes()
+    # killed while it held Optuna's journal lock (a symlink to the journal): moved, the link dangles
+    lock = out / "optuna.journal.lock"
+    if not os.path.lexists(lock):
+        os.symlink(out.resolve() / "optuna.journal", lock)
     copied, moved = tmp_path / "copied", tmp_path / "moved"
     shutil.copytree(out, copied)
     out.rename(moved)
@@ -138,6 +142,16 @@ def test_a_copied_and_a_moved_interrupted_search_resume_into_their_own_journals(
         assert json.loads((folder / "run.json").read_text())["optuna_storage"] == "optuna.journal"
     assert not out.exists()  # nothing was written where the folder used to be
     assert (copied / "optuna.journal").read_bytes()[:len(original)] == original
+
+
+def test_a_stale_journal_lock_is_removed_even_when_its_link_dangles(tmp_path):
+    from ganbench.search.optuna_setup import clear_stale_journal_lock
+
+    journal = tmp_path / "optuna.journal"
+    assert not clear_stale_journal_lock(str(journal))
+    os.symlink(tmp_path / "gone" / "optuna.journal", str(journal) + ".lock")  # dangling: os.path.exists is False
+    assert clear_stale_journal_lock(str(journal))
+    assert not os.path.lexists(str(journal) + ".lock")
 
 
 def test_run_json_records_no_password_and_an_rdb_is_used_only_when_repeated(tmp_path):
