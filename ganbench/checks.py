@@ -119,9 +119,13 @@ def physical_memory() -> int:
 
 
 def stacked_group(suite: Suite) -> int:
-    """The most trials one process trains together (``execution.batch_trials``, at most what a cell asks for)."""
-    per_cell = len(suite.seeds) if suite.search is None else max(suite.search.n_trials, len(suite.seeds))
-    return max(1, min(suite.execution.batch_trials, per_cell))
+    """The most trials one process trains together (``execution.batch_trials``, at most what the plan can
+    group: the whole grid's trials, which batch across cells; a search's, which batch within a cell)."""
+    if suite.search is None:
+        most = len(suite.cells()) * len(suite.seeds)
+    else:
+        most = max(suite.search.n_trials, len(suite.seeds))
+    return max(1, min(suite.execution.batch_trials, most))
 
 
 def memory_problems(suite: Suite, built: list[Built], memory_bytes: int | None = None) -> list[str]:

@@ -6,8 +6,8 @@ swap freely (compare_gan's loss_lib habit). Only the relativistic losses (``g_us
 read ``real_out`` in G's loss: the training loop then passes D's outputs on a real batch
 drawn in the G update; every other loss ignores it. Every loss is plain tensor ops (no
 ``.item()``, no branching on values), so it runs under ``torch.vmap`` over stacked trials.
-Penalties share one signature too: ``penalty(D, real, fake) -> scalar``, added to D's loss
-with a weight.
+Penalties share one signature too: ``penalty(D, real, fake, lead_dims=1) -> scalar`` (one value
+per trial for stacked trials, whose inputs carry a trial dimension in front), added to D's loss with a weight.
 """
 from __future__ import annotations
 
@@ -233,24 +233,28 @@ def make_loss(name: str, *, clip: float = 0.01, gp_weight: float = 10.0) -> GANL
     return cls()
 
 
-# --- gradient penalties: penalty(D, real, fake) -> scalar -----------------------------
+# --- gradient penalties: penalty(D, real, fake, lead_dims=1) -> scalar -----------------------------
 
 
-def _grad_sq_norm(D: nn.Module, x: Tensor) -> Tensor:
-    """Per-sample squared norm of dD/dx, kept in the graph so D can be trained on it."""
+def _grad_sq_norm(D: nn.Module, x: Tensor, lead_dims: int = 1) -> Tensor:
+    """Per-sample squared norm of dD/dx, kept in the graph so D can be trained on it.
+
+    x: [*lead, *S] with ``lead_dims`` leading dims (the batch; stacked trials add their own in front)
+    -> [*lead]. Each trial's outputs depend only on its own inputs, so one gradient of the sum serves all.
+    """
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1)
+    return grad.flatten(lead_dims).pow(2).sum(-1)
 
 
-def r1_penalty(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-    """Mescheder et al. 2018 R1: 1/2 E_data ||grad D(x)||^2 (weight gamma multiplies it)."""
-    return 0.5 * _grad_sq_norm(D, real).mean()
+def r1_penalty(D: nn.Module, real: Tensor, fake: Tensor, lead_dims: int = 1) -> Tensor:
+    """Mescheder et al. 2018 R1: 1/2 E_data ||grad D(x)||^2 (weight gamma multiplies it); [M] when stacked."""
+    return 0.5 * _grad_sq_norm(D, real, lead_dims).mean(-1)
 
 
-def r2_penalty(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-    """Mescheder et al. 2018 R2: 1/2 E_G ||grad D(G(z))||^2."""
-    return 0.5 * _grad_sq_norm(D, fake).mean()
+def r2_penalty(D: nn.Module, real: Tensor, fake: Tensor, lead_dims: int = 1) -> Tensor:
+    """Mescheder et al. 2018 R2: 1/2 E_G ||grad D(G(z))||^2; [M] when stacked."""
+    return 0.5 * _grad_sq_norm(D, fake, lead_dims).mean(-1)
 
 
 def gradient_penalty(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
@@ -260,7 +264,7 @@ def gradient_penalty(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
     return (_grad_sq_norm(D, x_hat).add(1e-12).sqrt() - 1).pow(2).mean()
 
 
-PENALTIES: dict[str, Callable[[nn.Module, Tensor, Tensor], Tensor]] = {
+PENALTIES: dict[str, Callable[..., Tensor]] = {
     "r1": r1_penalty,
     "r2": r2_penalty,
 }

@@ -59,7 +59,9 @@ class Resources(BaseModel):
 
 class Execution(BaseModel):
     model_config = MODEL_CONFIG
-    batch_trials: Int = Field(1, ge=1, description="train up to M trials of a cell (seeds, or a search's trials of one shape) as one stacked model (mlp)")
+    batch_trials: Int = Field(1, ge=1, description="train up to M trials of one shape and loop as one stacked model "
+                              "(mlp): seeds, cells that differ only in loss, learning rates, betas or R1/R2 weights, "
+                              "or a search's trials of one cell")
 
 
 def _grid_kind(value: Any) -> str:

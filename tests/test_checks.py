@@ -63,10 +63,10 @@ def test_stacking_is_checked_before_running():
 
 def test_a_stacked_search_refuses_a_searched_value_that_cannot_be_stacked():
     space = {"lr_g": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True},
-             "r1": {"type": "float", "low": 0.0, "high": 1.0}}
+             "d_dropout": {"type": "float", "low": 0.0, "high": 0.5}}
     search = {"n_trials": 4, "objective": {"metric": "reverse_kl"}, "space": space}
     message = error(with_(execution={"batch_trials": 2}, search=search))
-    assert "search.space.r1 = 1.0 cannot be batched" in message and "no R1 penalty" in message
+    assert "search.space.d_dropout = 0.5 cannot be batched" in message and "no dropout" in message
     assert "lr_g" not in message
     check_suite(validate_suite(with_(execution={"batch_trials": 2}, search={**search, "space": {"lr_g": space["lr_g"]}})))
 

@@ -47,13 +47,15 @@ class GridPlan:
 
 
 def _batches(jobs: list[Job], size: int) -> list[Job]:
-    """Up to ``size`` jobs of one cell that share their stacked shapes (``batch_key``) as one batch
-    job (stacked training), in the order they came; size 1: as they are."""
+    """Up to ``size`` jobs that share their stacked shapes and loop (``batch_key``) as one batch job
+    (stacked training), in the order they came; size 1: as they are. Jobs of different cells batch
+    together when only per-trial arithmetic tells them apart (loss, learning rates, betas, R1/R2
+    weights, seed); each member keeps its own cell, row and pruning hook."""
     if size == 1:
         return jobs
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
-        groups.setdefault((job.label, batch_key(job.cfg)), []).append(job)
+        groups.setdefault(batch_key(job.cfg), []).append(job)
     out: list[Job] = []
     for group in groups.values():
         for i in range(0, len(group), size):
@@ -73,7 +75,8 @@ class SearchPlan:
     parameters are re-run on every suite seed (phase 'confirm').
 
     With ``execution.batch_trials`` M > 1 a cell asks up to M trials at once and those that share
-    their stacked shapes train as one batch (a searched k splits them by k), as do its confirmation runs.
+    their stacked shapes train as one batch (a searched k splits them by k), as do its confirmation runs
+    (a search's trials wait on their study's answers, so a search batches within a cell).
     """
 
     def __init__(self, suite: Suite, studies: "Studies", rows: list[dict]):

@@ -57,6 +57,10 @@ class GAN:
     amp: bool = False
     #: the current iteration of Algorithm 1 (set by the loop; instance noise decays with it)
     step: int = 0
+    #: dims in front of one sample in D's inputs: the batch (1), and the trial dim of stacked trials (2)
+    lead_dims: int = 1
+    #: R1/R2 weights when stacked trials each have their own ([M] tensors); None: the config's
+    penalty_weights: dict[str, Any] | None = None
 
     @property
     def n_classes(self) -> int:

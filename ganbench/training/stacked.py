@@ -34,15 +34,17 @@ from torch.func import functional_call, stack_module_state
 
 from ganbench.config import TrialConfig
 from ganbench.losses import GANLoss
+from ganbench.registry import LOSSES
 from ganbench.training.gan import GAN, TrainResult, build
 from ganbench.training.loop import TrialEvalCallback, run
 from ganbench.training.updates import StackedStreams, Stream
 
 SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan", "rsgan", "rasgan", "ralsgan", "rahinge", "rpgan")
 
-#: keys every trial of a batch must share (they fix the stacked shapes or the loop)
+#: keys every trial of a batch must share (they fix the stacked shapes or the loop); a batch's trials
+#: may differ in anything else: loss (see ``loss_structure``), learning rates, betas, R1/R2 weights, seed
 SHARED_KEYS = (
-    "model", "loss", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "steps", "eval_every",
+    "model", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "steps", "eval_every",
     "batch_size", "z_dim", "hidden", "depth", "device", "amp", "pac", "instance_noise", "instance_noise_decay_steps",
     "g_hidden", "g_depth", "d_hidden", "d_depth",
 )
@@ -56,8 +58,6 @@ def unsupported(cfg: TrialConfig) -> list[str]:
         (cfg.loss not in SUPPORTED_LOSSES, f"loss={cfg.loss!r} (only {', '.join(SUPPORTED_LOSSES)})"),
         (cfg.d_maxout >= 2, f"d_maxout={cfg.d_maxout} (no maxout)"),
         (cfg.d_dropout > 0, f"d_dropout={cfg.d_dropout} (no dropout)"),
-        (cfg.r1 > 0, f"r1={cfg.r1} (no R1 penalty)"),
-        (cfg.r2 > 0, f"r2={cfg.r2} (no R2 penalty)"),
         (cfg.compile, "compile=True (stacked trials run eagerly)"),
         (cfg.unroll_steps > 0, f"unroll_steps={cfg.unroll_steps} (no unrolled D)"),
         (cfg.updates != "alternating", f"updates={cfg.updates!r} (only 'alternating')"),
@@ -77,19 +77,28 @@ def check_stackable(cfgs: Sequence[TrialConfig]) -> None:
         bad = unsupported(cfg)
         if bad:
             raise ValueError(f"stacked training does not support trial {i}'s {'; '.join(bad)}")
-    for key in _shared_keys(cfgs[0]):
+    for key in SHARED_KEYS:
         values = {getattr(cfg, key) for cfg in cfgs}
         if len(values) > 1:
             raise ValueError(f"stacked trials must share {key!r}, got {sorted(map(repr, values))}")
+    structures = {loss_structure(cfg) for cfg in cfgs}
+    if len(structures) > 1:
+        raise ValueError(f"stacked trials must share how their loss shapes the loop (G reads a real batch, "
+                         f"WGAN clipping, R1/R2 on or off), got {sorted(map(repr, structures))} "
+                         f"from losses {sorted({cfg.loss for cfg in cfgs})}")
 
 
-def _shared_keys(cfg: TrialConfig) -> tuple[str, ...]:
-    return SHARED_KEYS + (("clip",) if cfg.loss == "wgan" else ())
+def loss_structure(cfg: TrialConfig) -> tuple:
+    """What of a trial's loss and penalties changes the loop, not only the arithmetic of its own rows:
+    a relativistic G update draws a real batch (from the trial's stream), WGAN clips D's weights, and
+    R1/R2 add a gradient of D to its update. Their weights and the loss itself are per trial."""
+    relativistic = LOSSES.get(cfg.loss).g_uses_real if cfg.loss in LOSSES else False
+    return (relativistic, cfg.clip if cfg.loss == "wgan" else None, cfg.r1 > 0, cfg.r2 > 0)
 
 
 def batch_key(cfg: TrialConfig) -> tuple:
     """Trials with equal keys can share a batch: the values of everything they must share."""
-    return tuple(getattr(cfg, key) for key in _shared_keys(cfg))
+    return tuple(getattr(cfg, key) for key in SHARED_KEYS) + loss_structure(cfg)
 
 
 def stacked_forward(module: nn.Module) -> Callable[[dict[str, Tensor], Tensor], Tensor]:
@@ -198,19 +207,40 @@ class StackedAdam:
 
 
 class StackedLoss(GANLoss):
-    """A registered loss over M stacked trials: D's outputs [M, n] -> one loss per trial [M]."""
+    """The members' own registered losses over M stacked trials: D's outputs [M, n] -> one loss per trial [M].
 
-    def __init__(self, loss: GANLoss):
-        self.probabilistic, self.equilibrium = loss.probabilistic, loss.equilibrium
-        self.gp_weight, self.clip, self.g_uses_real = loss.gp_weight, loss.clip, loss.g_uses_real
-        self._d_loss = torch.vmap(loss.d_loss)
-        self._g_loss = torch.vmap(loss.g_loss) if not loss.g_uses_real else torch.vmap(lambda f, r: loss.g_loss(f, r))
+    Members may differ in loss (minimax, hinge, lsgan, ...): each group of one loss runs vmapped on its
+    own rows of the logits, and the per-trial losses are put back in member order. What changes the
+    loop itself (a G update that reads a real batch; WGAN's clipping) is shared, by ``batch_key``.
+    """
+
+    def __init__(self, losses: Sequence[GANLoss]):
+        first = losses[0]
+        self.probabilistic, self.equilibrium = first.probabilistic, first.equilibrium
+        self.gp_weight, self.clip, self.g_uses_real = first.gp_weight, first.clip, first.g_uses_real
+        groups: dict[type, list[int]] = {}
+        for i, loss in enumerate(losses):
+            groups.setdefault(type(loss), []).append(i)
+        self.groups = [(losses[rows[0]], rows) for rows in groups.values()]
+        self.rows = [torch.tensor(rows) for _, rows in self.groups]
+        # member order from the groups' concatenation (None: one group, already in order)
+        order = [i for _, rows in self.groups for i in rows]
+        self.inverse = None if len(self.groups) == 1 else torch.argsort(torch.tensor(order))
+        self._d = [torch.vmap(loss.d_loss) for loss, _ in self.groups]
+        self._g = [torch.vmap(loss.g_loss) if not loss.g_uses_real else torch.vmap(lambda f, r, loss=loss: loss.g_loss(f, r))
+                   for loss, _ in self.groups]
+
+    def _per_group(self, fns, *outs: Tensor) -> Tensor:
+        if self.inverse is None:
+            return fns[0](*outs)
+        parts = [fn(*(o[rows.to(o.device)] for o in outs)) for fn, rows in zip(fns, self.rows)]
+        return torch.cat(parts)[self.inverse.to(parts[0].device)]
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
-        return self._d_loss(real_out, fake_out)
+        return self._per_group(self._d, real_out, fake_out)
 
     def g_loss(self, fake_out: Tensor, real_out: Tensor | None = None) -> Tensor:
-        return self._g_loss(fake_out) if real_out is None else self._g_loss(fake_out, real_out)
+        return self._per_group(self._g, fake_out) if real_out is None else self._per_group(self._g, fake_out, real_out)
 
 
 class Stacked:
@@ -225,7 +255,10 @@ class Stacked:
         G, D = StackedModule([g.G for g in self.gans]), StackedModule([g.D for g in self.gans])
         opt_g = StackedAdam(G, [c.lr_g for c in self.cfgs], [c.betas for c in self.cfgs], self.active)
         opt_d = StackedAdam(D, [c.lr_d for c in self.cfgs], [c.betas_d or c.betas for c in self.cfgs], self.active)
-        self.gan = GAN(G, D, StackedLoss(first.loss), first.data, opt_g, opt_d, first.device, amp=first.amp)
+        weights = {name: torch.tensor([getattr(c, name) for c in self.cfgs], device=first.device)
+                   for name in ("r1", "r2") if getattr(self.cfgs[0], name) > 0}
+        self.gan = GAN(G, D, StackedLoss([g.loss for g in self.gans]), first.data, opt_g, opt_d, first.device,
+                       amp=first.amp, lead_dims=2, penalty_weights=weights)
         self.stream = StackedStreams([Stream(first.device, cfg.seed, cfg.z_dist) for cfg in self.cfgs])
 
     def trial(self, i: int) -> GAN:

@@ -143,9 +143,10 @@ def penalized_d_loss(gan: "GAN", cfg: TrialConfig, D: Callable[[Tensor], Tensor]
     loss = gan.loss.d_loss(D(real), D(fake))
     if gan.loss.gp_weight:
         loss = loss + gan.loss.gp_weight * gradient_penalty(D, real, fake)
-    for name, weight in (("r1", cfg.r1), ("r2", cfg.r2)):
-        if weight:
-            loss = loss + weight * PENALTIES[name](D, real, fake)
+    weights = gan.penalty_weights or {"r1": cfg.r1, "r2": cfg.r2}
+    for name, weight in weights.items():
+        if isinstance(weight, Tensor) or weight:
+            loss = loss + weight * PENALTIES[name](D, real, fake, gan.lead_dims)
     return loss
 
 

@@ -1,4 +1,4 @@
-"""Planning: the grid's jobs, stacked batches of one cell, finished trials skipped."""
+"""Planning: the grid's jobs, stacked batches by shape across cells, finished trials skipped."""
 from __future__ import annotations
 
 from ganbench.config import TrialConfig
@@ -9,12 +9,17 @@ from ganbench.sweep.plan import GridPlan, _batches
 from tests.test_suite import GOOD, with_
 
 
-def test_stacked_batches_group_seeds_of_a_cell():
-    suite = validate_suite(with_(execution={"batch_trials": 2}))
+def test_stacked_batches_group_a_whole_grid_by_shape_not_by_cell():
+    suite = validate_suite(with_(execution={"batch_trials": 4}))
     assert suite.suite_hash() != validate_suite(GOOD).suite_hash()
     jobs = GridPlan(suite, []).todo
-    assert len(jobs) == 4 and all(len(j.members) == 2 for j in jobs)  # 4 cells x 2 seeds, 2 per batch
-    assert all(len({m.label for m in j.members}) == 1 for j in jobs)
+    # 2 losses x k in {1, 3} x 2 seeds: k changes the loop, the loss is per-trial arithmetic
+    assert len(jobs) == 2 and all(len(j.members) == 4 for j in jobs)
+    for job in jobs:
+        assert len({m.cfg.d_steps_per_g_step for m in job.members}) == 1
+        assert {m.cfg.loss for m in job.members} == {"minimax", "hinge"}
+        assert len({m.label for m in job.members}) == 2  # each member keeps its own cell
+    assert sorted(m.trial_id for j in jobs for m in j.members) == sorted(c.config_hash() for c in suite.trial_configs())
 
 
 def test_finished_trials_are_skipped_and_failed_ones_rerun():
@@ -31,11 +36,11 @@ def cfg(**kw) -> TrialConfig:
     return TrialConfig(model="mlp", loss="nonsaturating", dataset="ring8", **kw)
 
 
-def test_jobs_are_batched_within_a_cell_and_split_by_what_they_must_share():
+def test_jobs_are_batched_across_cells_and_split_by_what_they_must_share():
     cfgs = [cfg(seed=s, lr_g=lr, d_steps_per_g_step=k) for s, lr, k in
             [(0, 1e-3, 1), (0, 2e-3, 2), (0, 3e-3, 1), (0, 4e-3, 1), (0, 5e-3, 2)]]
     jobs = [Job(c, f"t{i}", "cell-a") for i, c in enumerate(cfgs)] + [Job(cfg(seed=9), "t5", "cell-b")]
     batches = _batches(jobs, 2)
     assert [[m.trial_id for m in b.members] or [b.trial_id] for b in batches] == \
-        [["t0", "t2"], ["t3"], ["t1", "t4"], ["t5"]]
+        [["t0", "t2"], ["t3", "t5"], ["t1", "t4"]]
     assert _batches(jobs, 1) == jobs

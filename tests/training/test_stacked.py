@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from ganbench.training.stacked import batch_key as stacked_batch_key
 from ganbench.training.stacked import stacked_forward, train_stacked
 from ganbench.config import TrialConfig
 from ganbench.training import train
@@ -74,13 +75,55 @@ def test_an_evaluation_callback_prunes_one_trial_and_leaves_the_others():
     assert [r.status for r in last] == ["complete"] * 3
 
 
-@pytest.mark.parametrize("change", [dict(hidden=32), dict(batch_size=16), dict(loss="hinge"), dict(steps=6)])
+def assert_matches_alone(cfgs, results, rel=1e-4, abs=1e-5):
+    for c, stacked in zip(cfgs, results):
+        alone = train(c)
+        assert stacked.status == alone.status == "complete", (c.loss, stacked.message)
+        assert [(s, n) for s, n, _ in stacked.curves] == [(s, n) for s, n, _ in alone.curves]
+        for (_, name, got), (_, _, want) in zip(stacked.curves, alone.curves):
+            if name in ("d_loss", "g_loss", "d_real_mean", "d_fake_mean", "modes_covered", "grad_norm_d"):
+                assert got == pytest.approx(want, rel=rel, abs=abs), (c.loss, c.r1, name)
+
+
+@pytest.mark.parametrize("losses, rel, abs", [
+    (("minimax", "nonsaturating", "hinge", "lsgan"), 1e-4, 1e-5),
+    # rasgan's batch means spread the batched matmuls' rounding over every sample (as in the variants test)
+    (("rsgan", "rasgan", "ralsgan", "rahinge", "rpgan"), 1e-3, 2e-3)])
+def test_trials_of_different_losses_and_learning_rates_stack_and_each_matches_its_run_alone(losses, rel, abs):
+    lrs = (1e-3, 3e-4, 2e-3)
+    cfgs = [cfg(seed=i, loss=loss, lr_d=lrs[i % 3], lr_g=lrs[(i + 1) % 3], steps=6, eval_every=3)
+            for i, loss in enumerate(losses)]
+    assert len({stacked_batch_key(c) for c in cfgs}) == 1
+    results = train_stacked(cfgs)
+    assert_matches_alone(cfgs, results, rel=rel, abs=abs)
+    assert len({r.metrics["d_loss"] for r in results}) == len(losses)  # really different losses
+
+
+def test_r1_and_r2_weights_are_per_trial_arithmetic():
+    cfgs = [cfg(seed=0, r1=10.0, r2=10.0), cfg(seed=1, r1=0.1, r2=1.0, loss="minimax"),
+            cfg(seed=2, r1=1.0, r2=0.5, lr_d=3e-3)]
+    cfgs = [c.model_copy(update=dict(steps=6, eval_every=3)) for c in cfgs]
+    assert len({stacked_batch_key(c) for c in cfgs}) == 1
+    assert_matches_alone(cfgs, train_stacked(cfgs))
+
+
+def test_the_batch_key_keeps_apart_only_what_changes_the_loop():
+    base = stacked_batch_key(cfg())
+    for same in (dict(loss="hinge"), dict(lr_d=1e-2, betas=(0.5, 0.9)), dict(seed=5)):
+        assert stacked_batch_key(cfg(**same)) == base, same
+    assert stacked_batch_key(cfg(r1=1.0)) == stacked_batch_key(cfg(r1=10.0, loss="lsgan")) != base
+    for apart in (dict(loss="rpgan"), dict(loss="wgan"), dict(r2=1.0), dict(pac=2), dict(d_steps_per_g_step=3)):
+        assert stacked_batch_key(cfg(**apart)) != base, apart
+
+
+@pytest.mark.parametrize("change", [dict(hidden=32), dict(batch_size=16), dict(loss="rsgan"), dict(steps=6),
+                                    dict(r1=1.0), dict(loss="wgan")])
 def test_trials_of_different_shapes_are_refused(change):
     with pytest.raises(ValueError, match="must share"):
         train_stacked([cfg(), cfg(seed=1, **change)])
 
 
-@pytest.mark.parametrize("option, name", [(dict(r1=1.0), "r1"), (dict(loss="wgan-gp"), "wgan-gp"),
+@pytest.mark.parametrize("option, name", [(dict(loss="wgan-gp"), "wgan-gp"),
                                           (dict(optimizer="sgd"), "sgd"), (dict(d_maxout=5), "d_maxout"),
                                           (dict(d_dropout=0.5), "d_dropout"), (dict(model="dirac"), "dirac")])
 def test_unsupported_options_are_refused_by_name(option, name):
