@@ -42,6 +42,13 @@ SECTIONS = {
     "fixed_costs_report": ("Report of that suite: plots beside the tables", "The last run's report rebuilt with its "
                            "plots drawn in-process (0) vs in forked workers, alternated; tables_ready_s is when "
                            "the terminal summary can print."),
+    "stack_by_shape": ("Stacking by shape across cells (CPU)", "`python benchmarks/stack_by_shape.py`: 9 ring8 "
+                       "trials that differ in loss (minimax, non-saturating, hinge) and learning rate, one at a time "
+                       "vs one stacked model, on one thread; each member's curves against its run alone. Target "
+                       ">= 2x model-steps/s with curves within rtol 1e-4."),
+    "stack_by_shape_suite": ("The ring-losses suite, planned by shape", "The same script: the ring-losses example "
+                             "suite end to end on 2 cores with batch_trials 1 vs 9 (each k's 3 losses x 3 seeds "
+                             "stacked), against its FLOP floor. Target within 2x."),
     "gpu": ("Throughput on GPU", "`python benchmarks/gpu.py` (CUDA only): steady-state samples/s and MFU, "
             "fp32 vs bf16 autocast, eager vs torch.compile."),
     "gpu_batched": ("Batched trials on GPU", "ring8 MLP, M trials as one stacked model vs one at a time "

@@ -171,7 +171,13 @@ def test_the_grid_plan_runs_every_cell_once_per_seed():
     suite = validate_suite(suite_with(seeds=[0, 1]))
     plan = GridPlan(suite, [])
     assert plan.total == 24 and len(plan.todo) == 24
-    assert [job.label for job in reversed(plan.todo)][::2] == [suite.cell_label(c) for c in suite.cells()]
+    order = [job.label for job in reversed(plan.todo)]
+    assert sorted(order) == sorted(suite.cell_label(c) for c in suite.cells() for _ in (0, 1))
+    # longest first (simultaneous updates draw one batch per iteration, alternating ones two), else grid order
+    simultaneous = [label for label in order if "simultaneous" in label]
+    assert order == [label for label in order if label not in simultaneous] + simultaneous
+    expected = [suite.cell_label(c) for c in suite.cells() if c["updates"] == "alternating"]
+    assert order[:len(order) - len(simultaneous)][::2] == expected
 
 
 @pytest.mark.ray

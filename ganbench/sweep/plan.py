@@ -33,7 +33,8 @@ class GridPlan:
         jobs = [Job(cfg, cfg.config_hash(), suite.cell_label(cell), {"phase": "grid"}) for cell, cfg in configs]
         todo = [j for j in jobs if j.trial_id not in finished]
         self.already_done = self.total - len(todo)
-        self.todo = _batches(todo, suite.execution.batch_trials)
+        # longest first (LPT): a long batch or a k = 5 trial started last would leave the other workers idle
+        self.todo = sorted(_batches(todo, suite.execution.batch_trials), key=_work, reverse=True)
         self.todo.reverse()
 
     def next_job(self) -> Optional[Job]:
@@ -63,6 +64,16 @@ def _batches(jobs: list[Job], size: int) -> list[Job]:
             out.append(chunk[0] if len(chunk) == 1 else Job(chunk[0].cfg, "+".join(j.trial_id for j in chunk),
                                                             chunk[0].label, members=chunk))
     return out
+
+
+def _work(job: Job) -> int:
+    """A job's training work in examples drawn (steps x examples per iteration x trials): a proxy for its
+    time that needs no model built; the sort is stable, so jobs of equal work keep the grid's order."""
+    from ganbench.registry import LOSSES
+    from ganbench.training.loop import samples_per_iteration
+
+    cfg = job.cfg
+    return cfg.steps * samples_per_iteration(cfg, LOSSES.get(cfg.loss)) * max(1, len(job.members))
 
 
 def search_trial_id(study: str, number: int, config_hash: str) -> str:

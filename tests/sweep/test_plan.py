@@ -44,3 +44,16 @@ def test_jobs_are_batched_across_cells_and_split_by_what_they_must_share():
     assert [[m.trial_id for m in b.members] or [b.trial_id] for b in batches] == \
         [["t0", "t2"], ["t3", "t5"], ["t1", "t4"]]
     assert _batches(jobs, 1) == jobs
+
+
+def test_the_longest_jobs_go_first_so_no_worker_idles_at_the_end():
+    # 2 losses x k in {1, 3} x 3 seeds, batches of up to 4: k = 3 batches draw twice the examples per iteration
+    suite = validate_suite(with_(seeds=[0, 1, 2], execution={"batch_trials": 4}))
+    plan = GridPlan(suite, [])
+    jobs = []
+    while (job := plan.next_job()) is not None:
+        jobs.append(job)
+    work = [len(j.members or [j]) * (j.cfg.d_steps_per_g_step + 1) for j in jobs]
+    assert work == sorted(work, reverse=True) == [16, 8, 8, 4]
+    assert (jobs[0].cfg.d_steps_per_g_step, len(jobs[0].members)) == (3, 4)
+    assert (jobs[-1].cfg.d_steps_per_g_step, len(jobs[-1].members)) == (1, 2)

@@ -1,0 +1,117 @@
+"""Stacking by shape across cells: trials that differ in loss and learning rate as one stacked model.
+
+    python benchmarks/stack_by_shape.py [--steps 1000] [--skip-suite] [--out results/benchmarks]
+
+(A) 9 ring8 MLP trials (minimax, non-saturating, hinge x learning rates 1e-4, 3e-4, 1e-3; one seed
+each; batch 256, k = 1) trained one at a time (``train``) and as one stacked model (``train_stacked``),
+side by side in this process on one thread after a warm-up of each. model-steps/s = 9 * steps /
+training seconds (wall less evaluation). Each member's curves (d_loss, g_loss, D(x), D(G(z)),
+modes covered) are compared with its run alone: the largest relative gap, and whether every value is
+within rtol 1e-4 (abs 1e-5). Target: >= 2x, curves matching.
+
+(B) The ring-losses example suite (3 losses x k in {1, 3} x 3 seeds, 2000 steps) end to end through
+``run_suite`` on 2 cores, as planned with batch_trials 1 (18 trials, two at a time) and 9 (the
+planner stacks each k's 9 trials: 3 losses x 3 seeds), against its FLOP floor (scaling.py's: the
+suite's training FLOPs at this machine's single-thread sgemm rate on 2 cores). Target: within 2x.
+Writes ``stack_by_shape.csv`` and ``stack_by_shape_suite.csv`` under ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see batched.py: spinning OpenMP waits skew small matmuls
+
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import report, write_performance_page  # noqa: E402
+from scaling import ROOT, flop_floor, timed_run  # noqa: E402
+
+from ganbench.config import TrialConfig  # noqa: E402
+from ganbench.suite import load_suite  # noqa: E402
+from ganbench.training import train, train_stacked  # noqa: E402
+
+LOSSES = ("minimax", "nonsaturating", "hinge")
+LRS = (1e-4, 3e-4, 1e-3)
+COMPARED = ("d_loss", "g_loss", "d_real_mean", "d_fake_mean", "modes_covered")
+
+
+def members(steps: int) -> list[TrialConfig]:
+    return [TrialConfig(model="mlp", loss=loss, dataset="ring8", batch_size=256, z_dim=2, betas=(0.5, 0.999),
+                        lr_g=lr, lr_d=lr, seed=0, steps=steps, eval_every=max(1, steps // 4), device="cpu")
+            for loss in LOSSES for lr in LRS]
+
+
+def train_seconds(metrics: dict[str, float]) -> float:
+    return metrics["wall_s"] * (1 - metrics["eval_frac"])
+
+
+def curve_gap(stacked, alone) -> tuple[float, bool]:
+    """Largest relative gap over the compared curve values, and whether all are within rtol 1e-4."""
+    worst, ok = 0.0, True
+    for (_, name, got), (_, _, want) in zip(stacked.curves, alone.curves):
+        if name not in COMPARED:
+            continue
+        worst = max(worst, abs(got - want) / max(abs(want), 1e-12))
+        ok &= math.isclose(got, want, rel_tol=1e-4, abs_tol=1e-5)
+    return worst, ok
+
+
+def measure_members(steps: int) -> list[dict]:
+    cfgs = members(steps)
+    alone = [train(c) for c in cfgs]
+    stacked = train_stacked(cfgs)
+    alone_s = sum(train_seconds(r.metrics) for r in alone)
+    stacked_s = train_seconds(stacked[0].metrics)
+    rows = []
+    for c, s, a in zip(cfgs, stacked, alone):
+        worst, ok = curve_gap(s, a)
+        rows.append({"loss": c.loss, "lr": c.lr_g, "steps": steps, "alone_s": train_seconds(a.metrics),
+                     "max_rel_gap": worst, "within_rtol_1e-4": ok})
+    rows.append({"loss": "all 9", "lr": math.nan, "steps": steps, "alone_s": alone_s, "stacked_s": stacked_s,
+                 "alone_model_steps/s": 9 * steps / alone_s, "stacked_model_steps/s": 9 * steps / stacked_s,
+                 "speedup": alone_s / stacked_s, "max_rel_gap": max(r["max_rel_gap"] for r in rows),
+                 "within_rtol_1e-4": all(r["within_rtol_1e-4"] for r in rows)})
+    return rows
+
+
+def measure_suite() -> list[dict]:
+    from ganbench.sweep.runner import start_ray
+
+    start_ray(None)  # once: the runs below measure the plan, not Ray's start-up
+    suite = load_suite(ROOT / "suites/ring-losses.yaml")
+    floor = flop_floor(suite)
+    rows = []
+    for batch in (1, 9):
+        planned = load_suite(ROOT / "suites/ring-losses.yaml", [f"execution.batch_trials={batch}"])
+        wall = timed_run(planned)
+        rows.append({"batch_trials": batch, "trials": 18, "wall_s": wall, **floor,
+                     "wall_over_floor": wall / floor["flop_floor_s"]})
+    import ray
+
+    ray.shutdown()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--skip-suite", action="store_true", help="skip (B), the ring-losses suite (about 4 minutes)")
+    parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    warm = members(5)
+    train(warm[0]), train_stacked(warm)  # first-call costs out of the timings
+    report(measure_members(args.steps), "9 trials differing in loss and learning rate: alone vs stacked",
+           args.out, "stack_by_shape")
+    if not args.skip_suite:
+        report(measure_suite(), "ring-losses suite end to end vs its FLOP floor", args.out, "stack_by_shape_suite")
+    write_performance_page(args.out)
+
+
+if __name__ == "__main__":
+    main()
