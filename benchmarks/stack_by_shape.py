@@ -4,7 +4,9 @@
 
 (A) 9 ring8 MLP trials (minimax, non-saturating, hinge x learning rates 1e-4, 3e-4, 1e-3; one seed
 each; batch 256, k = 1) trained one at a time (``train``) and as one stacked model (``train_stacked``),
-side by side in this process on one thread after a warm-up of each. model-steps/s = 9 * steps /
+side by side in this process after a warm-up of each, on 2 threads (as batched.py: the machine's cores
+for one job at a time) and on 1 (what each of two Ray workers gets; there the small matmuls of one
+trial already run near the core's sgemm rate, so stacking has less to win). model-steps/s = 9 * steps /
 training seconds (wall less evaluation). Each member's curves (d_loss, g_loss, D(x), D(G(z)),
 modes covered) are compared with its run alone: the largest relative gap, and whether every value is
 within rtol 1e-4 (abs 1e-5). Target: >= 2x, curves matching.
@@ -61,7 +63,8 @@ def curve_gap(stacked, alone) -> tuple[float, bool]:
     return worst, ok
 
 
-def measure_members(steps: int) -> list[dict]:
+def measure_members(steps: int, threads: int) -> list[dict]:
+    torch.set_num_threads(threads)
     cfgs = members(steps)
     alone = [train(c) for c in cfgs]
     stacked = train_stacked(cfgs)
@@ -70,9 +73,10 @@ def measure_members(steps: int) -> list[dict]:
     rows = []
     for c, s, a in zip(cfgs, stacked, alone):
         worst, ok = curve_gap(s, a)
-        rows.append({"loss": c.loss, "lr": c.lr_g, "steps": steps, "alone_s": train_seconds(a.metrics),
-                     "max_rel_gap": worst, "within_rtol_1e-4": ok})
-    rows.append({"loss": "all 9", "lr": math.nan, "steps": steps, "alone_s": alone_s, "stacked_s": stacked_s,
+        rows.append({"threads": threads, "loss": c.loss, "lr": c.lr_g, "steps": steps,
+                     "alone_s": train_seconds(a.metrics), "max_rel_gap": worst, "within_rtol_1e-4": ok})
+    rows.append({"threads": threads, "loss": "all 9", "lr": math.nan, "steps": steps, "alone_s": alone_s,
+                 "stacked_s": stacked_s,
                  "alone_model_steps/s": 9 * steps / alone_s, "stacked_model_steps/s": 9 * steps / stacked_s,
                  "speedup": alone_s / stacked_s, "max_rel_gap": max(r["max_rel_gap"] for r in rows),
                  "within_rtol_1e-4": all(r["within_rtol_1e-4"] for r in rows)})
@@ -103,11 +107,10 @@ def main() -> None:
     parser.add_argument("--skip-suite", action="store_true", help="skip (B), the ring-losses suite (about 4 minutes)")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
     args = parser.parse_args()
-    torch.set_num_threads(1)
     warm = members(5)
     train(warm[0]), train_stacked(warm)  # first-call costs out of the timings
-    report(measure_members(args.steps), "9 trials differing in loss and learning rate: alone vs stacked",
-           args.out, "stack_by_shape")
+    rows = [row for threads in (2, 1) for row in measure_members(args.steps, threads)]
+    report(rows, "9 trials differing in loss and learning rate: alone vs stacked", args.out, "stack_by_shape")
     if not args.skip_suite:
         report(measure_suite(), "ring-losses suite end to end vs its FLOP floor", args.out, "stack_by_shape_suite")
     write_performance_page(args.out)

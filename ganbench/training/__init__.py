@@ -5,6 +5,7 @@ loop.py      THE loop: k D updates, m G updates, evaluation, divergence, finish;
 updates.py   the D and G updates (penalties, clipping) and the training streams
 cycle.py     CycleGAN's updates and evaluation
 stacked.py   M same-shaped trials as one stacked model, through the same loop: ``train_stacked``
+stacked_layers.py  a module's forward over M stacked trials (batched matmuls, maxout, per-trial batch norm)
 evaluate.py  one evaluation; pictures.py  sample grids; accel.py  the GPU path and FLOP counting
 """
 from ganbench.training.gan import GAN, TrainResult, build, make_models

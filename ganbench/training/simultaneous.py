@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def joint_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> tuple[Tensor, Tensor]:
-    """One simultaneous step of D and G on one real batch and one z; returns (D loss, G loss)."""
+    """One simultaneous step of D and G on one real batch and one z; returns (D loss, G loss) ([M] when stacked)."""
     n = cfg.batch_size * cfg.pac
     real, y = stream.real(gan, n)
     z = stream.z(n, cfg.z_dim)
@@ -37,8 +37,10 @@ def joint_update(gan: "GAN", cfg: TrialConfig, stream: Stream) -> tuple[Tensor, 
     if cfg.consensus:
         term = consensus(gan, cfg, d_loss, g_loss)
         d_loss, g_loss = d_loss + term, g_loss + term
-    d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
-    g_grads = torch.autograd.grad(g_loss, g_params)
+    # stacked trials' losses are [M]: seeded with ones, each trial's weights get their own loss's gradient
+    # (a trial's loss depends on its weights alone); for one trial's scalar loss this is the plain gradient
+    d_grads = torch.autograd.grad(d_loss, d_params, torch.ones_like(d_loss), retain_graph=True)
+    g_grads = torch.autograd.grad(g_loss, g_params, torch.ones_like(g_loss))
     for params, grads in ((d_params, d_grads), (g_params, g_grads)):
         for p, g in zip(params, grads):
             p.grad = g

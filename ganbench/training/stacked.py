@@ -2,8 +2,9 @@
 
 ``train_stacked(cfgs)`` runs ``training.loop`` on a ``Stacked`` trainer: the M generators (and
 the M discriminators) become one ``StackedModule`` each, whose weights are one [M, P] buffer
-and whose forward runs every layer as one batched matmul over the trials (``baddbmm``; other
-layers through ``torch.vmap(functional_call(...))``, ~4x more per call on these small models).
+and whose forward runs every layer as one batched op over the trials (``training.stacked_layers``:
+``baddbmm`` for Linear and maxout, per-trial batch norm; other layers through
+``torch.vmap(functional_call(...))``, ~4x more per call on these small models).
 The loop calls the same D and G updates as for one trial (``training.updates``): with a
 vmapped loss they give one loss per trial, and ``StackedAdam`` steps each trial's row with its
 own state, learning rate and betas. Every trial keeps its own identity:
@@ -18,25 +19,28 @@ trial whose loss becomes NaN/inf is frozen at once and marked ``diverged`` at th
 evaluation; the others go on. Throughput columns are the loop's (each iteration advances all
 M trials by one step); ``batch_trials`` = M.
 
-Supported: model ``mlp`` without maxout or dropout, losses without penalties, Adam, eager mode
-(``amp: bf16`` runs the batched matmuls under bf16 autocast, as for one trial); ``unsupported``
-names anything else and suite checks refuse it before a sweep starts.
+Supported: model ``mlp`` without dropout or D normalisation (D LeakyReLU or maxout; G plain or
+batch-normalised, ``g_norm: batch``, each trial normalising by its own batch and keeping its own
+running statistics, which its evaluation reads), every loss but WGAN-GP (members may differ in loss:
+``StackedLoss``), R1/R2 with per-trial weights, Adam, alternating or simultaneous updates (so PacGAN's protocol stacks), eager mode (``amp: bf16`` runs the batched
+matmuls under bf16 autocast, as for one trial); ``unsupported`` names anything else and suite
+checks refuse it before a sweep starts.
 """
 from __future__ import annotations
 
-import copy
 import time
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, stack_module_state
+from torch.func import stack_module_state
 
 from ganbench.config import TrialConfig
 from ganbench.losses import GANLoss
 from ganbench.registry import LOSSES
 from ganbench.training.gan import GAN, TrainResult, build
 from ganbench.training.loop import TrialEvalCallback, run
+from ganbench.training.stacked_layers import stacked_forward
 from ganbench.training.updates import StackedStreams, Stream
 
 SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan", "rsgan", "rasgan", "ralsgan", "rahinge", "rpgan")
@@ -46,7 +50,7 @@ SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan", "rsgan
 SHARED_KEYS = (
     "model", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "steps", "eval_every",
     "batch_size", "z_dim", "hidden", "depth", "device", "amp", "pac", "instance_noise", "instance_noise_decay_steps",
-    "g_hidden", "g_depth", "d_hidden", "d_depth",
+    "g_hidden", "g_depth", "d_hidden", "d_depth", "d_maxout", "g_norm", "updates",
 )
 
 
@@ -56,14 +60,11 @@ def unsupported(cfg: TrialConfig) -> list[str]:
         (cfg.model != "mlp", f"model={cfg.model!r} (only 'mlp')"),
         (cfg.optimizer != "adam", f"optimizer={cfg.optimizer!r} (only 'adam')"),
         (cfg.loss not in SUPPORTED_LOSSES, f"loss={cfg.loss!r} (only {', '.join(SUPPORTED_LOSSES)})"),
-        (cfg.d_maxout >= 2, f"d_maxout={cfg.d_maxout} (no maxout)"),
         (cfg.d_dropout > 0, f"d_dropout={cfg.d_dropout} (no dropout)"),
         (cfg.compile, "compile=True (stacked trials run eagerly)"),
         (cfg.unroll_steps > 0, f"unroll_steps={cfg.unroll_steps} (no unrolled D)"),
-        (cfg.updates != "alternating", f"updates={cfg.updates!r} (only 'alternating')"),
         (cfg.g_ema > 0, f"g_ema={cfg.g_ema} (no EMA generator)"),
         (cfg.consensus > 0, f"consensus={cfg.consensus} (no consensus optimization)"),
-        (cfg.g_norm not in (None, "none"), f"g_norm={cfg.g_norm!r} (no normalisation)"),
         (cfg.d_norm not in (None, "none"), f"d_norm={cfg.d_norm!r} (no normalisation)"),
     ]
     return [what for flag, what in checks if flag]
@@ -101,50 +102,19 @@ def batch_key(cfg: TrialConfig) -> tuple:
     return tuple(getattr(cfg, key) for key in SHARED_KEYS) + loss_structure(cfg)
 
 
-def stacked_forward(module: nn.Module) -> Callable[[dict[str, Tensor], Tensor], Tensor]:
-    """module's forward over stacked params: (params [M, ...], x [M, n, ...]) -> [M, n, ...].
-
-    An ``nn.Sequential`` of Linear, ReLU, LeakyReLU, Flatten and Unflatten (the MLP) runs as
-    batched matmuls (``torch.baddbmm``), which costs less per call than vmap; any other module
-    falls back to ``torch.vmap(functional_call(...))``.
-    """
-    base = copy.deepcopy(module).to("meta")  # a shell: functional_call supplies every tensor
-    vmapped = torch.vmap(lambda params, x: functional_call(base, params, (x,)))
-    kinds = (nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Flatten, nn.Unflatten)
-    if not isinstance(base, nn.Sequential) or not all(type(layer) in kinds for layer in base):
-        return vmapped
-    layers = list(base.named_children())
-
-    def forward(params: dict[str, Tensor], x: Tensor) -> Tensor:
-        for name, layer in layers:  # x keeps the trial dimension in front: [M, n, ...]
-            if isinstance(layer, nn.Linear):
-                w, b = params[f"{name}.weight"], params.get(f"{name}.bias")
-                x = torch.bmm(x, w.transpose(1, 2)) if b is None else torch.baddbmm(b[:, None], x, w.transpose(1, 2))
-            elif isinstance(layer, nn.ReLU):
-                x = torch.relu(x)
-            elif isinstance(layer, nn.LeakyReLU):
-                x = nn.functional.leaky_relu(x, layer.negative_slope)
-            elif isinstance(layer, nn.Flatten):  # per-trial dims shift by one
-                end = layer.end_dim + 1 if layer.end_dim >= 0 else layer.end_dim
-                x = x.flatten(layer.start_dim + 1, end)
-            else:  # nn.Unflatten
-                x = x.unflatten(layer.dim + 1 if layer.dim >= 0 else layer.dim, layer.unflattened_size)
-        return x
-
-    return forward
-
-
 class StackedModule(nn.Module):
     """M modules of one architecture as one: called on [M, n, ...], it runs trial i's weights on row i.
 
     The weights live in one contiguous [M, P] buffer (``flat``, trial i in row i); each named
     tensor is a parameter aliasing its slice of it, so autograd differentiates the parameters
-    while the optimizer updates the whole buffer with a few whole-tensor ops.
+    while the optimizer updates the whole buffer with a few whole-tensor ops. Buffers (batch
+    norm's running statistics) are stacked too, [M, ...] each; a training forward updates only
+    the rows that ``active`` ([M] bool, None: all) marks, as a frozen trial's optimizer step does.
     """
 
-    def __init__(self, modules: Sequence[nn.Module]):
+    def __init__(self, modules: Sequence[nn.Module], active: Tensor | None = None):
         super().__init__()
-        stacked, _ = stack_module_state(list(modules))
+        stacked, buffers = stack_module_state(list(modules))
         self.names = list(stacked)
         self.flat = torch.cat([p.detach().flatten(1) for p in stacked.values()], 1)
         views, offset = [], 0
@@ -153,14 +123,24 @@ class StackedModule(nn.Module):
             views.append(nn.Parameter(self.flat[:, offset:offset + n].view(p.shape)))
             offset += n
         self.views = nn.ParameterList(views)
+        # registered under plain names (a state-dict name holds dots); the forward reads them by their own
+        self.buffer_names = list(buffers)
+        for k, buffer in enumerate(buffers.values()):
+            self.register_buffer(f"member_buffer{k}", buffer)
+        self.active = active
         self._forward = stacked_forward(modules[0])
 
+    def state(self) -> dict[str, Tensor]:
+        """Every stacked tensor by its name in the original module: parameters, then buffers."""
+        buffers = [buffer for _, buffer in self.named_buffers(recurse=False)]
+        return {**dict(zip(self.names, self.views)), **dict(zip(self.buffer_names, buffers))}
+
     def forward(self, x: Tensor) -> Tensor:
-        return self._forward(dict(zip(self.names, self.views)), x)
+        return self._forward(self.state(), x, self.training, self.active)
 
     def trial_state(self, i: int) -> dict[str, Tensor]:
-        """Trial i's weights as a state dict of the original module."""
-        return {name: view[i] for name, view in zip(self.names, self.views)}
+        """Trial i's weights and buffers as a state dict of the original module."""
+        return {name: tensor[i] for name, tensor in self.state().items()}
 
     def grad_rows(self) -> Tensor:
         """[M, P]: row i is trial i's gradient (each trial's loss depends only on its own weights)."""
@@ -252,7 +232,9 @@ class Stacked:
         self.gans = [build(cfg) for cfg in self.cfgs]  # each seeds torch as train() would: same initial weights
         first = self.gans[0]
         self.active = torch.ones(len(self.cfgs), dtype=torch.bool, device=first.device)
-        G, D = StackedModule([g.G for g in self.gans]), StackedModule([g.D for g in self.gans])
+        # active also freezes a stopped trial's running statistics, as it freezes its weights
+        G = StackedModule([gan.G for gan in self.gans], self.active)
+        D = StackedModule([gan.D for gan in self.gans], self.active)
         opt_g = StackedAdam(G, [c.lr_g for c in self.cfgs], [c.betas for c in self.cfgs], self.active)
         opt_d = StackedAdam(D, [c.lr_d for c in self.cfgs], [c.betas_d or c.betas for c in self.cfgs], self.active)
         weights = {name: torch.tensor([getattr(c, name) for c in self.cfgs], device=first.device)

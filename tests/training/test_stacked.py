@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from ganbench.training.stacked import Stacked, stacked_forward, train_stacked
 from ganbench.training.stacked import batch_key as stacked_batch_key
-from ganbench.training.stacked import stacked_forward, train_stacked
 from ganbench.config import TrialConfig
+from ganbench.models.mlp import Maxout
 from ganbench.training import train
+from ganbench.training.loop import Solo, run
+from ganbench.training.updates import d_update
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -117,14 +121,15 @@ def test_the_batch_key_keeps_apart_only_what_changes_the_loop():
 
 
 @pytest.mark.parametrize("change", [dict(hidden=32), dict(batch_size=16), dict(loss="rsgan"), dict(steps=6),
-                                    dict(r1=1.0), dict(loss="wgan")])
+                                    dict(r1=1.0), dict(loss="wgan"), dict(d_maxout=5), dict(g_norm="batch"),
+                                    dict(updates="simultaneous")])
 def test_trials_of_different_shapes_are_refused(change):
     with pytest.raises(ValueError, match="must share"):
         train_stacked([cfg(), cfg(seed=1, **change)])
 
 
 @pytest.mark.parametrize("option, name", [(dict(loss="wgan-gp"), "wgan-gp"),
-                                          (dict(optimizer="sgd"), "sgd"), (dict(d_maxout=5), "d_maxout"),
+                                          (dict(optimizer="sgd"), "sgd"), (dict(d_norm="spectral"), "d_norm"),
                                           (dict(d_dropout=0.5), "d_dropout"), (dict(model="dirac"), "dirac")])
 def test_unsupported_options_are_refused_by_name(option, name):
     with pytest.raises(ValueError, match=name):
@@ -185,7 +190,82 @@ def test_stacked_variants_match_each_trial_trained_alone(variant):
 
 
 @pytest.mark.parametrize("option, name", [(dict(unroll_steps=2), "unroll_steps"), (dict(g_ema=0.9), "g_ema"),
-                                          (dict(updates="simultaneous"), "updates")])
+                                          (dict(consensus=1.0), "consensus"),
+                                          (dict(updates="simultaneous", consensus=1.0), "consensus")])
 def test_variants_stacked_training_cannot_take_are_refused_by_name(option, name):
     with pytest.raises(ValueError, match=name):
         train_stacked([cfg(), cfg(seed=1, **option)])
+
+
+def test_stacked_forward_runs_maxout_and_batch_norm_as_batched_ops_like_each_module_alone(monkeypatch):
+    makes = (lambda: nn.Sequential(nn.Flatten(), Maxout(3, 4, 5), Maxout(4, 2, 3)),
+             lambda: nn.Sequential(nn.Linear(3, 4, bias=False), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2)))
+    monkeypatch.setattr(torch, "vmap", None)  # the batched path must not need it
+    for make in makes:
+        modules = [make() for _ in range(3)]
+        for mod in modules:  # running statistics away from their initial 0 and 1
+            for buffer in mod.buffers():
+                buffer.copy_(torch.rand_like(buffer.float()).to(buffer.dtype) + 1)
+        params, buffers = torch.func.stack_module_state(modules)
+        state = {**params, **buffers}
+        forward = stacked_forward(modules[0])
+        x = torch.randn(3, 5, 3)
+        active = torch.tensor([True, False, True])
+        got = forward(state, x, True, active)
+        want = torch.stack([mod(xi) for mod, xi in zip(modules, x)])
+        torch.testing.assert_close(got, want)
+        for name, stacked in buffers.items():  # batch norm's running statistics: trial 1 frozen, the others as torch
+            torch.testing.assert_close(stacked[0], modules[0].state_dict()[name])
+            torch.testing.assert_close(stacked[2], modules[2].state_dict()[name])
+            assert not torch.equal(stacked[1], modules[1].state_dict()[name]), name
+        for mod in modules:
+            mod.eval()
+        state = {**params, **{name: torch.stack([mod.state_dict()[name] for mod in modules]) for name in buffers}}
+        torch.testing.assert_close(forward(state, x, False), torch.stack([mod(xi) for mod, xi in zip(modules, x)]))
+
+
+#: PacGAN's protocol at toy size: batch-normalised G (4 layers), maxout D (3 layers of 5 pieces), joint steps, pac 2
+PACGAN = dict(g_norm="batch", g_depth=4, d_maxout=5, d_depth=3, updates="simultaneous", pac=2)
+
+
+@pytest.mark.parametrize("variant", [dict(d_maxout=5), dict(g_norm="batch"), dict(updates="simultaneous"), PACGAN],
+                         ids=["maxout_d", "batch_norm_g", "simultaneous", "pacgan"])
+def test_maxout_batch_norm_and_simultaneous_trials_match_each_trial_trained_alone(variant):
+    cfgs = trio(steps=6, eval_every=3, **variant)
+    results = train_stacked(cfgs)
+    for c, stacked in zip(cfgs, results):
+        alone = train(c)
+        assert stacked.status == alone.status == "complete" and stacked.steps_done == 6
+        assert [(s, n) for s, n, _ in stacked.curves] == [(s, n) for s, n, _ in alone.curves]
+        # every evaluation metric, from G in eval mode (batch norm: the trial's own running statistics)
+        for (_, name, got), (_, _, want) in zip(stacked.curves, alone.curves):
+            assert got == pytest.approx(want, rel=1e-4, abs=1e-5), (variant, name)
+        for (_, got), (_, want) in zip(stacked.snapshots, alone.snapshots):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert results[0].metrics["d_loss"] != results[1].metrics["d_loss"]
+
+
+def test_each_stacked_trial_keeps_its_own_batch_norm_running_statistics():
+    cfgs = trio(steps=4, eval_every=2, g_norm="batch", updates="simultaneous")
+    stacked = Stacked(cfgs)
+    run(stacked, 0.0)
+    for i, c in enumerate(cfgs):
+        solo = Solo(c)
+        run(solo, 0.0)
+        want = {name: t for name, t in solo.gan.G.state_dict().items() if "running" in name or "batches" in name}
+        got = stacked.trial(i).G.state_dict()
+        assert want and all(got[name].dtype == t.dtype for name, t in want.items())
+        for name, t in want.items():
+            torch.testing.assert_close(got[name], t, rtol=1e-4, atol=1e-6)
+        assert int(got["1.num_batches_tracked"]) == 4  # one G forward per joint step
+
+
+def test_a_stopped_trial_keeps_its_batch_norm_running_statistics():
+    cfgs = trio(g_norm="batch")
+    trainer = Stacked(cfgs)
+    before = {name: t.clone() for name, t in trainer.gan.G.state().items() if "running" in name}
+    trainer.active[1] = False
+    d_update(trainer.gan, cfgs[0], trainer.stream)  # G's forward in training mode: its batch statistics move
+    for name, t in trainer.gan.G.state().items():
+        if name in before:
+            assert torch.equal(t[1], before[name][1]) and not torch.equal(t[0], before[name][0]), name
