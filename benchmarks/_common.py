@@ -49,6 +49,12 @@ SECTIONS = {
     "stack_by_shape_suite": ("The ring-losses suite, planned by shape", "The same script: the ring-losses example "
                              "suite end to end on 2 cores with batch_trials 1 vs 9 (each k's 3 losses x 3 seeds "
                              "stacked), against its FLOP floor. Target within 2x."),
+    "pacgan_slice": ("PacGAN's Table 1 protocol, a slice (CPU)", "`python benchmarks/pacgan_slice.py --compile`: "
+                     "the paper's ring trials (G 4 x 400 batch norm, D 3 x 200 maxout-5, simultaneous updates, "
+                     "batch 100) per packing: one trial alone vs 10 seeds stacked (and compiled), on one thread."),
+    "pacgan_projection": ("The full protocol, projected", "The same script: 80 trials x 400,000 iterations "
+                          "plus 20 evaluations each, at the measured rates, on 2 workers (this machine) and 6 "
+                          "(3 nodes of 2 cores)."),
     "gpu": ("Throughput on GPU", "`python benchmarks/gpu.py` (CUDA only): steady-state samples/s and MFU, "
             "fp32 vs bf16 autocast, eager vs torch.compile."),
     "gpu_batched": ("Batched trials on GPU", "ring8 MLP, M trials as one stacked model vs one at a time "

@@ -22,14 +22,15 @@ M trials by one step); ``batch_trials`` = M.
 Supported: model ``mlp`` without dropout or D normalisation (D LeakyReLU or maxout; G plain or
 batch-normalised, ``g_norm: batch``, each trial normalising by its own batch and keeping its own
 running statistics, which its evaluation reads), every loss but WGAN-GP (members may differ in loss:
-``StackedLoss``), R1/R2 with per-trial weights, Adam, alternating or simultaneous updates (so PacGAN's protocol stacks), eager mode (``amp: bf16`` runs the batched
-matmuls under bf16 autocast, as for one trial); ``unsupported`` names anything else and suite
-checks refuse it before a sweep starts.
+``StackedLoss``), R1/R2 with per-trial weights, Adam, alternating or simultaneous updates (so PacGAN's
+protocol stacks), eager or with ``compile: true`` (the stacked forward and its backward compiled once
+for all members), ``amp: bf16`` (the batched matmuls under bf16 autocast, as for one trial);
+``unsupported`` names anything else and suite checks refuse it before a sweep starts.
 """
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -50,7 +51,7 @@ SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan", "rsgan
 SHARED_KEYS = (
     "model", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "steps", "eval_every",
     "batch_size", "z_dim", "hidden", "depth", "device", "amp", "pac", "instance_noise", "instance_noise_decay_steps",
-    "g_hidden", "g_depth", "d_hidden", "d_depth", "d_maxout", "g_norm", "updates",
+    "g_hidden", "g_depth", "d_hidden", "d_depth", "d_maxout", "g_norm", "updates", "compile",
 )
 
 
@@ -61,7 +62,6 @@ def unsupported(cfg: TrialConfig) -> list[str]:
         (cfg.optimizer != "adam", f"optimizer={cfg.optimizer!r} (only 'adam')"),
         (cfg.loss not in SUPPORTED_LOSSES, f"loss={cfg.loss!r} (only {', '.join(SUPPORTED_LOSSES)})"),
         (cfg.d_dropout > 0, f"d_dropout={cfg.d_dropout} (no dropout)"),
-        (cfg.compile, "compile=True (stacked trials run eagerly)"),
         (cfg.unroll_steps > 0, f"unroll_steps={cfg.unroll_steps} (no unrolled D)"),
         (cfg.g_ema > 0, f"g_ema={cfg.g_ema} (no EMA generator)"),
         (cfg.consensus > 0, f"consensus={cfg.consensus} (no consensus optimization)"),
@@ -112,7 +112,7 @@ class StackedModule(nn.Module):
     the rows that ``active`` ([M] bool, None: all) marks, as a frozen trial's optimizer step does.
     """
 
-    def __init__(self, modules: Sequence[nn.Module], active: Tensor | None = None):
+    def __init__(self, modules: Sequence[nn.Module], active: Tensor | None = None, compile: bool = False):
         super().__init__()
         stacked, buffers = stack_module_state(list(modules))
         self.names = list(stacked)
@@ -128,7 +128,8 @@ class StackedModule(nn.Module):
         for k, buffer in enumerate(buffers.values()):
             self.register_buffer(f"member_buffer{k}", buffer)
         self.active = active
-        self._forward = stacked_forward(modules[0])
+        forward = stacked_forward(modules[0])
+        self._forward = compiled(forward) if compile else forward
 
     def state(self) -> dict[str, Tensor]:
         """Every stacked tensor by its name in the original module: parameters, then buffers."""
@@ -145,6 +146,17 @@ class StackedModule(nn.Module):
     def grad_rows(self) -> Tensor:
         """[M, P]: row i is trial i's gradient (each trial's loss depends only on its own weights)."""
         return torch.cat([view.grad.flatten(1) for view in self.views], 1)
+
+
+def compiled(forward: Callable) -> Callable:
+    """``forward`` compiled once for all members (AOTAutograd compiles its backward too).
+
+    Compiled without donated buffers: simultaneous updates take D's gradient with retain_graph=True
+    (G's is taken from the same graph), which a backward that donates its buffers refuses.
+    """
+    # a process-wide setting, read when AOTAutograd compiles (also lazily, at the first backward)
+    torch._functorch.config.donated_buffer = False
+    return torch.compile(forward)
 
 
 class StackedAdam:
@@ -229,12 +241,14 @@ class Stacked:
     def __init__(self, cfgs: Sequence[TrialConfig]):
         check_stackable(cfgs)
         self.cfgs = list(cfgs)
-        self.gans = [build(cfg) for cfg in self.cfgs]  # each seeds torch as train() would: same initial weights
-        first = self.gans[0]
+        # each seeds torch as train() would: same initial weights; each member's own G and D (what its
+        # evaluation reads) stay eager: with compile: true only the stacked forward is compiled
+        self.gans = [build(cfg.model_copy(update={"compile": False})) for cfg in self.cfgs]
+        first, compiled = self.gans[0], self.cfgs[0].compile
         self.active = torch.ones(len(self.cfgs), dtype=torch.bool, device=first.device)
         # active also freezes a stopped trial's running statistics, as it freezes its weights
-        G = StackedModule([gan.G for gan in self.gans], self.active)
-        D = StackedModule([gan.D for gan in self.gans], self.active)
+        G = StackedModule([gan.G for gan in self.gans], self.active, compiled)
+        D = StackedModule([gan.D for gan in self.gans], self.active, compiled)
         opt_g = StackedAdam(G, [c.lr_g for c in self.cfgs], [c.betas for c in self.cfgs], self.active)
         opt_d = StackedAdam(D, [c.lr_d for c in self.cfgs], [c.betas_d or c.betas for c in self.cfgs], self.active)
         weights = {name: torch.tensor([getattr(c, name) for c in self.cfgs], device=first.device)
