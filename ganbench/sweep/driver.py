@@ -40,7 +40,8 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     A Ray that this run started is stopped when the trials are done (or the run fails).
     """
     from ganbench.sweep.plan import GridPlan, SearchPlan  # Ray imports only when running
-    from ganbench.sweep.runner import RayOptions, RaySession, check_fits_a_node, largest_node_memory, run_jobs
+    from ganbench.sweep.runner import (RayOptions, RaySession, capacity, check_fits_a_node, largest_node_memory,
+                                       run_jobs)
 
     clock = RunClock()
     console = console or Console(stderr=True)
@@ -62,7 +63,7 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
                 "datasets": datasets,  # what reports need of the data, so they never load it again
             }
             if suite.search is None:
-                plan = GridPlan(suite, store.rows)
+                plan = GridPlan(suite, store.rows, workers=capacity(opts))
             else:
                 from ganbench.search.optuna_setup import clear_stale_journal_lock
                 from ganbench.sweep.studies import Studies

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class GridPlan:
     """Every (cell, seed) of the grid once; finished trials are skipped."""
 
-    def __init__(self, suite: Suite, rows: list[dict]):
+    def __init__(self, suite: Suite, rows: list[dict], workers: int = 1):
         finished = finished_ids(rows)
         self.suite = suite
         self.per_cell = len(suite.seeds)
@@ -34,7 +34,7 @@ class GridPlan:
         todo = [j for j in jobs if j.trial_id not in finished]
         self.already_done = self.total - len(todo)
         # longest first (LPT): a long batch or a k = 5 trial started last would leave the other workers idle
-        self.todo = sorted(_batches(todo, suite.execution.batch_trials), key=_work, reverse=True)
+        self.todo = sorted(_batches(todo, suite.execution.batch_trials, workers), key=_work, reverse=True)
         self.todo.reverse()
 
     def next_job(self) -> Optional[Job]:
@@ -47,11 +47,15 @@ class GridPlan:
         pass
 
 
-def _batches(jobs: list[Job], size: int) -> list[Job]:
+def _batches(jobs: list[Job], size: int, workers: int = 1) -> list[Job]:
     """Up to ``size`` jobs that share their stacked shapes and loop (``batch_key``) as one batch job
     (stacked training), in the order they came; size 1: as they are. Jobs of different cells batch
     together when only per-trial arithmetic tells them apart (loss, learning rates, betas, R1/R2
-    weights, seed); each member keeps its own cell, row and pruning hook."""
+    weights, seed); each member keeps its own cell, row and pruning hook.
+
+    A group is cut into near-equal batches, and into at least ``workers`` of them when it has that
+    many jobs: one batch of every trial of a shape would keep one worker busy while the others idle.
+    """
     if size == 1:
         return jobs
     groups: dict[tuple, list[Job]] = {}
@@ -59,8 +63,10 @@ def _batches(jobs: list[Job], size: int) -> list[Job]:
         groups.setdefault(batch_key(job.cfg), []).append(job)
     out: list[Job] = []
     for group in groups.values():
-        for i in range(0, len(group), size):
-            chunk = group[i:i + size]
+        parts = min(len(group), max(math.ceil(len(group) / size), workers))
+        bounds = [round(i * len(group) / parts) for i in range(parts + 1)]
+        for lo, hi in zip(bounds, bounds[1:]):
+            chunk = group[lo:hi]
             out.append(chunk[0] if len(chunk) == 1 else Job(chunk[0].cfg, "+".join(j.trial_id for j in chunk),
                                                             chunk[0].label, members=chunk))
     return out

@@ -54,6 +54,14 @@ def test_the_longest_jobs_go_first_so_no_worker_idles_at_the_end():
     while (job := plan.next_job()) is not None:
         jobs.append(job)
     work = [len(j.members or [j]) * (j.cfg.d_steps_per_g_step + 1) for j in jobs]
-    assert work == sorted(work, reverse=True) == [16, 8, 8, 4]
-    assert (jobs[0].cfg.d_steps_per_g_step, len(jobs[0].members)) == (3, 4)
-    assert (jobs[-1].cfg.d_steps_per_g_step, len(jobs[-1].members)) == (1, 2)
+    assert work == sorted(work, reverse=True) == [12, 12, 6, 6]  # 6 per k, cut 3 + 3 (near-equal), not 4 + 2
+    assert [j.cfg.d_steps_per_g_step for j in jobs] == [3, 3, 1, 1]
+
+
+def test_every_worker_gets_a_batch_of_each_shape():
+    # batches of up to 12 would put each k's 6 trials in one batch: with 2 workers each k is cut in two
+    suite = validate_suite(with_(seeds=[0, 1, 2], execution={"batch_trials": 12}))
+    assert [len(j.members) for j in GridPlan(suite, []).todo] == [6, 6]
+    assert [len(j.members) for j in GridPlan(suite, [], workers=2).todo] == [3, 3, 3, 3]
+    # never more batches than jobs: 8 workers, 6 trials of a shape, one trial each
+    assert all(not j.members for j in GridPlan(suite, [], workers=8).todo)
