@@ -50,7 +50,7 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
     with RaySession() as session:
         environment, datasets = session.start_while(address, suite.max_retries,
-                                                    lambda: prepare(suite, address, source, console))
+                                                    lambda: prepare(suite, address, source, console), opts)
         clock.ray_start_s = session.start_s
         check_fits_a_node(opts)
         if address is not None:

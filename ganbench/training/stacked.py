@@ -154,8 +154,11 @@ def compiled(forward: Callable) -> Callable:
     Compiled without donated buffers: simultaneous updates take D's gradient with retain_graph=True
     (G's is taken from the same graph), which a backward that donates its buffers refuses.
     """
-    # a process-wide setting, read when AOTAutograd compiles (also lazily, at the first backward)
+    # process-wide settings, read when AOTAutograd compiles (also lazily, at the first backward)
     torch._functorch.config.donated_buffer = False
+    # every stacked forward shares one code object: a worker that trains batches of several shapes
+    # recompiles it per shape and, past dynamo's default of 8, would fall back to eager without a word
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
     return torch.compile(forward)
 
 
