@@ -44,14 +44,18 @@ SECTIONS = {
                            "the terminal summary can print."),
     "stack_by_shape": ("Stacking by shape across cells (CPU)", "`python benchmarks/stack_by_shape.py`: 9 ring8 "
                        "trials that differ in loss (minimax, non-saturating, hinge) and learning rate, one at a time "
-                       "vs one stacked model, on one thread; each member's curves against its run alone. Target "
-                       ">= 2x model-steps/s with curves within rtol 1e-4."),
+                       "vs one stacked model, on 2 threads and on 1; each member's curves against its run alone "
+                       "(gap relative to max(|value|, 0.01)), beside the same trials alone with foreach vs fused "
+                       "Adam as the yardstick of rounding. Target >= 2x model-steps/s with curves within rtol 1e-4."),
     "stack_by_shape_suite": ("The ring-losses suite, planned by shape", "The same script: the ring-losses example "
                              "suite end to end on 2 cores with batch_trials 1 vs 9 (each k's 3 losses x 3 seeds "
-                             "stacked), against its FLOP floor. Target within 2x."),
+                             "stacked, cut 5 + 4 so both workers train each k), against its FLOP floor. Target "
+                             "within 2x."),
     "pacgan_slice": ("PacGAN's Table 1 protocol, a slice (CPU)", "`python benchmarks/pacgan_slice.py --compile`: "
                      "the paper's ring trials (G 4 x 400 batch norm, D 3 x 200 maxout-5, simultaneous updates, "
-                     "batch 100) per packing: one trial alone vs 10 seeds stacked (and compiled), on one thread."),
+                     "batch 100) per packing: one trial alone vs 10 seeds stacked (and compiled), on one thread. "
+                     "The pacgan4 compiled row ran after this process hit dynamo's recompile limit (8; "
+                     "every stacked forward shares one code object), so partly eagerly: the limit is now 64."),
     "pacgan_projection": ("The full protocol, projected", "The same script: 80 trials x 400,000 iterations "
                           "plus 20 evaluations each, at the measured rates, on 2 workers (this machine) and 6 "
                           "(3 nodes of 2 cores)."),
