@@ -19,7 +19,6 @@ from ganbench.checks import check_suite
 from ganbench.datasets import dataset_record
 from ganbench.errors import UserError
 from ganbench.registry import DATASETS
-from ganbench.report import write_report
 from ganbench.results import ResultsStore, read_run_info, write_suite
 from ganbench.suite import Suite, suite_datasets
 from ganbench.sweep.environment import driver_columns, driver_environment
@@ -97,6 +96,8 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
                 run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
                          on_start=progress.started, on_result=record)
             session.stop()  # before the report: its plots fork processes, safe only once Ray's threads are gone
+            from ganbench.report import write_report  # imported by prepare(), beside Ray's start
+
             board = write_report(out, formats, on_tables=on_tables, timings=clock.report)
             record_timings(out, clock.timings())
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
@@ -111,6 +112,7 @@ def prepare(suite: Suite, address: str | None, source: str | None, console: Cons
     environment = driver_environment()
     datasets = {name: dataset_record(name) for name in suite_datasets(suite)}
     warm_feature_nets(suite, console)
+    import ganbench.report  # noqa: F401  scipy.stats and matplotlib (~1.4 s), here rather than before Ray starts
     return environment, datasets
 
 
