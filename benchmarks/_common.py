@@ -44,7 +44,7 @@ SECTIONS = {
                            "the terminal summary can print."),
     "stack_by_shape": ("Stacking by shape across cells (CPU)", "`python benchmarks/stack_by_shape.py`: 9 ring8 "
                        "trials that differ in loss (minimax, non-saturating, hinge) and learning rate, one at a time "
-                       "vs one stacked model, on 2 threads and on 1; each member's curves against its run alone "
+                       "vs one stacked model, on 2 threads and on 1 (and compiled); each member's curves against its run alone "
                        "(gap relative to max(|value|, 0.01)), beside the same trials alone with foreach vs fused "
                        "Adam as the yardstick of rounding. Target >= 2x model-steps/s with curves within rtol 1e-4."),
     "stack_by_shape_suite": ("The ring-losses suite, planned by shape", "The same script: the ring-losses example "

@@ -90,8 +90,15 @@ def measure_members(steps: int) -> list[dict]:
         rows.append({"compare": f"speed, {threads} thread(s)", "alone_s": alone_s, "stacked_s": stacked_s,
                      "alone_model_steps/s": 9 * steps / alone_s, "stacked_model_steps/s": 9 * steps / stacked_s,
                      "speedup": alone_s / stacked_s})
-    # the yardstick: the same trial alone with torch's foreach Adam instead of the fused one rounds differently
+    # the stacked step compiled (once for all members; the compile itself is a warm-up run, not timed)
     torch.set_num_threads(1)
+    train_stacked([c.model_copy(update={"compile": True, "steps": 2, "eval_every": 2}) for c in cfgs])
+    compiled = train_stacked([c.model_copy(update={"compile": True}) for c in cfgs])
+    alone_s, compiled_s = sum(train_seconds(r.metrics) for r in alone[1]), train_seconds(compiled[0].metrics)
+    rows.append({"compare": "speed, 1 thread, stacked compiled", "alone_s": alone_s, "stacked_s": compiled_s,
+                 "alone_model_steps/s": 9 * steps / alone_s, "stacked_model_steps/s": 9 * steps / compiled_s,
+                 "speedup": alone_s / compiled_s})
+    # the yardstick: the same trial alone with torch's foreach Adam instead of the fused one rounds differently
     pairs = {"curves: stacked vs alone": (stacked[1], alone[1]),
              "control: alone, foreach vs fused Adam": ([foreach_adam(c) for c in cfgs], alone[1])}
     for what, (got, want) in pairs.items():
