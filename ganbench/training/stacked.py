@@ -222,8 +222,7 @@ class StackedLoss(GANLoss):
         order = [i for _, rows in self.groups for i in rows]
         self.inverse = None if len(self.groups) == 1 else torch.argsort(torch.tensor(order))
         self._d = [torch.vmap(loss.d_loss) for loss, _ in self.groups]
-        self._g = [torch.vmap(loss.g_loss) if not loss.g_uses_real else torch.vmap(lambda f, r, loss=loss: loss.g_loss(f, r))
-                   for loss, _ in self.groups]
+        self._g = [torch.vmap(loss.g_loss) for loss, _ in self.groups]  # called with (fake) or (fake, real)
 
     def _per_group(self, fns, *outs: Tensor) -> Tensor:
         if self.inverse is None:
