@@ -139,6 +139,7 @@ class RaySession:
 
     def stop(self) -> None:
         """Stop a local Ray this session started (or leave the cluster it joined); Ray's threads end with it."""
+        self.warming = []  # an ObjectRef freed after ray.shutdown() can crash the process (SIGSEGV at exit)
         if self.owned:
             self.owned = False
             ray.shutdown()
