@@ -49,7 +49,7 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
     with RaySession() as session:
         environment, datasets = session.start_while(address, suite.max_retries,
-                                                    lambda: prepare(suite, address, source, console), opts)
+                                                    lambda: prepare(suite, address, source, console))
         clock.ray_start_s = session.start_s
         check_fits_a_node(opts)
         if address is not None:

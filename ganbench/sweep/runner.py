@@ -41,12 +41,6 @@ def _batch_task(cfg_jsons: list[str], axes: list[str], num_threads: int, trial_i
     return outs
 
 
-@ray.remote
-def _warm_up() -> None:
-    """Nothing to do: running it starts a worker process and imports this module there (torch and the
-    training code, ~2 s), while the driver still checks the suite; the first trials then find it ready."""
-
-
 def placement() -> dict[str, str]:
     """Where Ray put this task: its node, the GPU ids it was given (a fraction shares an id), and
     CUDA_VISIBLE_DEVICES as the task saw it."""
@@ -104,16 +98,12 @@ class RaySession:
     def __init__(self) -> None:
         self.owned = False
         self.start_s = 0.0  # how long starting or joining took
-        self.warming: list = []  # the warm-up tasks' refs (kept, never waited on)
 
-    def start_while(self, address: str | None, max_retries: int, work: Callable[[], T],
-                    opts: "RayOptions | None" = None) -> T:
+    def start_while(self, address: str | None, max_retries: int, work: Callable[[], T]) -> T:
         """Start Ray in this thread while ``work`` runs in another; return what ``work`` returned.
 
         Ray must start in the main thread (``start_ray`` says why), so the other work moves. Its error
         is raised first (a suite that cannot run, named as when its checks ran before Ray), then Ray's.
-        With ``opts``, a local Ray's workers (one per trial slot) start and import the training code
-        while ``work`` still runs.
         """
         with ThreadPoolExecutor(1, thread_name_prefix="beside-ray-start") as pool:
             done = pool.submit(work)
@@ -124,22 +114,10 @@ class RaySession:
                 done.result()
                 raise
             self.start_s = time.perf_counter() - t0
-            if opts is not None and address is None:
-                self.warm_up(opts)
             return done.result()
-
-    def warm_up(self, opts: "RayOptions") -> None:
-        """One warm-up task per trial slot, not waited on."""
-        try:
-            slots = capacity(opts)
-        except UserError:
-            return  # no slot fits a trial: check_fits_a_node says so, after the suite's own checks
-        task = _warm_up.options(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus)
-        self.warming = [task.remote() for _ in range(slots)]
 
     def stop(self) -> None:
         """Stop a local Ray this session started (or leave the cluster it joined); Ray's threads end with it."""
-        self.warming = []  # an ObjectRef freed after ray.shutdown() can crash the process (SIGSEGV at exit)
         if self.owned:
             self.owned = False
             ray.shutdown()

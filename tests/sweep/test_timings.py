@@ -117,16 +117,3 @@ def test_recording_timings_keeps_every_other_key_of_run_json(tmp_path):
                                                                "timings": {"total_s": 1.5}}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temp file left
 
-
-@pytest.mark.ray
-def test_a_local_ray_starts_one_warm_worker_per_trial_slot_and_waits_for_none():
-    import ray
-
-    from ganbench.sweep.runner import RayOptions
-
-    opts = RayOptions(None, num_cpus=1, num_gpus=0, max_concurrent=2, max_retries=0)
-    with RaySession() as session:
-        assert session.start_while(None, 0, lambda: "checked", opts) == "checked"
-        assert len(session.warming) == 2  # two trial slots (max_concurrent), two workers warming
-        assert ray.get(session.warming, timeout=120) == [None, None]
-    assert not ray.is_initialized()
