@@ -209,26 +209,27 @@ class StackedLoss(GANLoss):
     loop itself (a G update that reads a real batch; WGAN's clipping) is shared, by ``batch_key``.
     """
 
-    def __init__(self, losses: Sequence[GANLoss]):
+    def __init__(self, losses: Sequence[GANLoss], device: torch.device):
+        # what the loop reads of the loss itself, shared by every member (batch_key); a member's own
+        # probabilistic/equilibrium are read from its own GAN, at its evaluation
         first = losses[0]
-        self.probabilistic, self.equilibrium = first.probabilistic, first.equilibrium
         self.gp_weight, self.clip, self.g_uses_real = first.gp_weight, first.clip, first.g_uses_real
         groups: dict[type, list[int]] = {}
         for i, loss in enumerate(losses):
             groups.setdefault(type(loss), []).append(i)
-        self.groups = [(losses[rows[0]], rows) for rows in groups.values()]
-        self.rows = [torch.tensor(rows) for _, rows in self.groups]
-        # member order from the groups' concatenation (None: one group, already in order)
-        order = [i for _, rows in self.groups for i in rows]
-        self.inverse = None if len(self.groups) == 1 else torch.argsort(torch.tensor(order))
-        self._d = [torch.vmap(loss.d_loss) for loss, _ in self.groups]
-        self._g = [torch.vmap(loss.g_loss) for loss, _ in self.groups]  # called with (fake) or (fake, real)
+        # the rows and the inverse order live on the device: indexing with them costs no copy per step
+        self.rows = [torch.tensor(rows, device=device) for rows in groups.values()]
+        order = [i for rows in groups.values() for i in rows]
+        self.inverse = None if len(groups) == 1 else torch.argsort(torch.tensor(order, device=device))
+        heads = [losses[rows[0]] for rows in groups.values()]
+        self._d = [torch.vmap(loss.d_loss) for loss in heads]
+        self._g = [torch.vmap(loss.g_loss) for loss in heads]  # called with (fake) or (fake, real)
 
     def _per_group(self, fns, *outs: Tensor) -> Tensor:
-        if self.inverse is None:
+        if self.inverse is None:  # one loss: every member's rows, already in order
             return fns[0](*outs)
-        parts = [fn(*(o[rows.to(o.device)] for o in outs)) for fn, rows in zip(fns, self.rows)]
-        return torch.cat(parts)[self.inverse.to(parts[0].device)]
+        parts = [fn(*(o[rows] for o in outs)) for fn, rows in zip(fns, self.rows)]
+        return torch.cat(parts)[self.inverse]
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return self._per_group(self._d, real_out, fake_out)
@@ -255,8 +256,9 @@ class Stacked:
         opt_d = StackedAdam(D, [c.lr_d for c in self.cfgs], [c.betas_d or c.betas for c in self.cfgs], self.active)
         weights = {name: torch.tensor([getattr(c, name) for c in self.cfgs], device=first.device)
                    for name in ("r1", "r2") if getattr(self.cfgs[0], name) > 0}
-        self.gan = GAN(G, D, StackedLoss([g.loss for g in self.gans]), first.data, opt_g, opt_d, first.device,
-                       amp=first.amp, lead_dims=2, penalty_weights=weights)
+        loss = StackedLoss([gan.loss for gan in self.gans], first.device)
+        self.gan = GAN(G, D, loss, first.data, opt_g, opt_d, first.device, amp=first.amp, lead_dims=2,
+                       penalty_weights=weights)
         self.stream = StackedStreams([Stream(first.device, cfg.seed, cfg.z_dist) for cfg in self.cfgs])
 
     def trial(self, i: int) -> GAN:
