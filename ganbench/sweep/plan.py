@@ -11,10 +11,12 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Optional
 
+from ganbench.registry import LOSSES
 from ganbench.results import Status, finished_ids
 from ganbench.search.schema import study_name
 from ganbench.suite import Suite
 from ganbench.sweep.jobs import Job
+from ganbench.training.loop import samples_per_iteration
 from ganbench.training.stacked import batch_key
 
 if TYPE_CHECKING:
@@ -75,9 +77,6 @@ def _batches(jobs: list[Job], size: int, workers: int = 1) -> list[Job]:
 def _work(job: Job) -> int:
     """A job's training work in examples drawn (steps x examples per iteration x trials): a proxy for its
     time that needs no model built; the sort is stable, so jobs of equal work keep the grid's order."""
-    from ganbench.registry import LOSSES
-    from ganbench.training.loop import samples_per_iteration
-
     cfg = job.cfg
     return cfg.steps * samples_per_iteration(cfg, LOSSES.get(cfg.loss)) * max(1, len(job.members))
 
