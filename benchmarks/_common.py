@@ -51,6 +51,20 @@ SECTIONS = {
                              "suite end to end on 2 cores with batch_trials 1 vs 9 (each k's 3 losses x 3 seeds "
                              "stacked, cut 5 + 4 so both workers train each k), against its FLOP floor. Target "
                              "within 2x."),
+    "step_breakdown": ("Where the ring-losses step's time goes (CPU)", "`python benchmarks/step_breakdown.py`: per k, "
+                       "one trial alone and 5 stacked on one thread (as a Ray worker trains them): ms per "
+                       "member-iteration, the part in matmul kernels (each call timed by the wall clock) and the "
+                       "rest (activations and their gradients, Adam, losses, sampling, Python)."),
+    "step_breakdown_suite": ("The ring-losses suite at those rates", "The same script: the suite's 18 trials x 2,000 "
+                             "iterations at the stacked rates above on 2 cores: its matmuls alone, the rest, their "
+                             "sum, against the FLOP floor and the target (2x the floor). The matmuls alone take ~1.4x "
+                             "the floor: the target leaves the rest of the step and the run's fixed costs (~12-15 s, "
+                             "fixed_costs.py) the difference."),
+    "step_breakdown_shapes": ("The stacked step's matmuls by shape", "The same script: the six costliest matmul "
+                              "shapes of the 5-member stacked step per k. The 128-wide layers run at ~85-90% of "
+                              "the core's sgemm rate; D's 1-wide output layer (its weight gradient, a matrix-vector "
+                              "product, and its input gradient, an outer product) and the 2-wide input layers at "
+                              "1.5-12 GFLOPS."),
     "pacgan_slice": ("PacGAN's Table 1 protocol, a slice (CPU)", "`python benchmarks/pacgan_slice.py --compile`: "
                      "the paper's ring trials (G 4 x 400 batch norm, D 3 x 200 maxout-5, simultaneous updates, "
                      "batch 100) per packing: one trial alone vs 10 seeds stacked (and compiled), on one thread. "
