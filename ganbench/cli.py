@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import signal
 import sys
 import traceback
@@ -160,6 +161,8 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not faulthandler.is_enabled():  # a native crash (Ray, torch) prints every thread's Python stack
+        faulthandler.enable()
     args = parser().parse_args(argv)
     out, err = Console(), Console(stderr=True)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)

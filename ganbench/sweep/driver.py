@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from rich.console import Console
 
@@ -26,6 +26,9 @@ from ganbench.sweep.folder import FolderLock, check_out_path, check_same_suite, 
 from ganbench.sweep.progress import SweepProgress
 from ganbench.sweep.timings import RunClock, record_timings
 
+if TYPE_CHECKING:
+    from ganbench.sweep.runner import RayOptions
+
 
 def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concurrent: int | None = None,
               fresh: bool = False, storage: str | None = None, formats: tuple[str, ...] = (),
@@ -38,9 +41,8 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     ``on_tables(leaderboard path)`` is called once the tables are written, while the plots render.
     A Ray that this run started is stopped when the trials are done (or the run fails).
     """
-    from ganbench.sweep.plan import GridPlan, SearchPlan  # Ray imports only when running
-    from ganbench.sweep.runner import (RayOptions, RaySession, capacity, check_fits_a_node, largest_node_memory,
-                                       run_jobs)
+    from ganbench.sweep.runner import (RayOptions, RaySession, check_fits_a_node, handles_freed,  # imports Ray
+                                       largest_node_memory)
 
     clock = RunClock()
     console = console or Console(stderr=True)
@@ -55,46 +57,10 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
         if address is not None:
             check_suite(suite, source, memory_bytes=largest_node_memory())
         with run_folder(out, suite, fresh):
-            store = ResultsStore(out)
-            run_info = {
-                "suite": suite.name, "suite_hash": suite.suite_hash(), "environment": environment,
-                "command": " ".join(sys.argv), "started_at": datetime.now(timezone.utc).isoformat(),
-                "datasets": datasets,  # what reports need of the data, so they never load it again
-            }
-            if suite.search is None:
-                plan = GridPlan(suite, store.rows, workers=capacity(opts))
-            else:
-                from ganbench.search.optuna_setup import clear_stale_journal_lock
-                from ganbench.sweep.studies import Studies
-
-                url, run_info["optuna_storage"] = resolve_storage(out, storage)
-                if "://" not in url:  # under the folder lock, so a journal lock found now is a killed run's
-                    clear_stale_journal_lock(url)
-                plan = SearchPlan(suite, Studies(url, suite), store.rows)
-                if plan.retried:
-                    console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and "
-                                  f"run again")
-            write_suite(out, suite.model_dump(mode="json"), {**run_info, "trials_planned": plan.total})
-            console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells, {plan.total} trials planned; "
-                          f"{plan.already_done} already finished in {out}")
             t0 = time.perf_counter()
-            primary = suite.search.objective.metric if suite.search else \
-                datasets[suite_datasets(suite)[0]]["primary_metric"]
-            with SweepProgress(plan, primary, console) as progress:
-                def record(job, result: dict) -> None:
-                    row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(),
-                           **driver_columns(environment)}
-                    plan.annotate(job, row)
-                    store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
-                    if "profile" in result:
-                        paths = store.add_profile(row["trial_id"], *result["profile"])
-                        console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")
-                    plan.finished(job, row)
-                    progress.finished(job, row)
-                    clock.trial_done(row)
-
-                run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
-                         on_start=progress.started, on_result=record)
+            with handles_freed():  # the plan's: its Optuna actor's handle, the prune hooks, the tasks' refs
+                run_trials(suite, out, opts, environment, datasets, storage=storage, profile=profile,
+                           console=console, clock=clock)
             session.stop()  # before the report: its plots fork processes, safe only once Ray's threads are gone
             from ganbench.report import write_report  # imported by prepare(), beside Ray's start
 
@@ -102,6 +68,58 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
             record_timings(out, clock.timings())
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
+
+
+def run_trials(suite: Suite, out: Path, opts: RayOptions, environment: dict, datasets: dict, *, storage: str | None,
+               profile: bool, console: Console, clock: RunClock) -> None:
+    """Plan the unfinished trials of ``suite`` (a grid, or a search through its Optuna studies), record the run in
+    ``out``'s run.json and suite.yaml, and run them on Ray, each result stored as it arrives.
+
+    Every Ray handle the run makes (the study actor's, the prune hooks', the tasks' refs) lives in this frame
+    or below it, so the caller frees them all before stopping Ray (``runner.handles_freed``).
+    """
+    from ganbench.sweep.plan import GridPlan, SearchPlan
+    from ganbench.sweep.runner import capacity, run_jobs
+
+    store = ResultsStore(out)
+    run_info = {
+        "suite": suite.name, "suite_hash": suite.suite_hash(), "environment": environment,
+        "command": " ".join(sys.argv), "started_at": datetime.now(timezone.utc).isoformat(),
+        "datasets": datasets,  # what reports need of the data, so they never load it again
+    }
+    if suite.search is None:
+        plan = GridPlan(suite, store.rows, workers=capacity(opts))
+    else:
+        from ganbench.search.optuna_setup import clear_stale_journal_lock
+        from ganbench.sweep.studies import Studies
+
+        url, run_info["optuna_storage"] = resolve_storage(out, storage)
+        if "://" not in url:  # under the folder lock, so a journal lock found now is a killed run's
+            clear_stale_journal_lock(url)
+        plan = SearchPlan(suite, Studies(url, suite), store.rows)
+        if plan.retried:
+            console.print(f"{plan.retried} trials left running by an earlier driver are marked failed and "
+                          f"run again")
+    write_suite(out, suite.model_dump(mode="json"), {**run_info, "trials_planned": plan.total})
+    console.print(f"[bold]{suite.name}[/]: {len(suite.cells())} cells, {plan.total} trials planned; "
+                  f"{plan.already_done} already finished in {out}")
+    primary = suite.search.objective.metric if suite.search else \
+        datasets[suite_datasets(suite)[0]]["primary_metric"]
+    with SweepProgress(plan, primary, console) as progress:
+        def record(job, result: dict) -> None:
+            row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(),
+                   **driver_columns(environment)}
+            plan.annotate(job, row)
+            store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
+            if "profile" in result:
+                paths = store.add_profile(row["trial_id"], *result["profile"])
+                console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")
+            plan.finished(job, row)
+            progress.finished(job, row)
+            clock.trial_done(row)
+
+        run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
+                 on_start=progress.started, on_result=record)
 
 
 def prepare(suite: Suite, address: str | None, source: str | None, console: Console) -> tuple[dict, dict]:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import signal
 import socket
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Optional, TypeVar
@@ -128,6 +130,23 @@ class RaySession:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+
+@contextlib.contextmanager
+def handles_freed():
+    """Leave the block with every Ray handle it made freed, while Ray still runs.
+
+    An ActorHandle or ObjectRef freed after ``ray.shutdown()`` can crash the driver (SIGSEGV, at random:
+    when the garbage collector gets to it). The block's frames are gone when it returns; when it raises,
+    its traceback keeps them, so their locals are cleared (the traceback still prints). Cycles are
+    collected either way.
+    """
+    try:
+        yield
+    except BaseException as err:
+        traceback.clear_frames(err.__traceback__)
+        raise
+    finally:
+        gc.collect()
 
 def _init(address: str | None, max_retries: int) -> None:
     if address:

@@ -332,3 +332,52 @@ def test_the_local_ray_has_no_dashboard_and_uses_the_loopback_address():
     node, dashboard, gcs = run.stdout.split()[-3:]
     assert node == "127.0.0.1" and gcs.startswith("127.0.0.1:")  # the servers listen on the loopback address
     assert dashboard != "0"  # nothing answers on the dashboard's port
+
+
+@pytest.mark.ray
+def test_no_ray_handle_of_the_run_is_alive_when_it_stops_its_ray(tmp_path, monkeypatch):
+    """A Ray handle freed after ray.shutdown() can crash the driver (seen as SIGSEGV in resumed searches, at random):
+    when a search run stops its Ray, no ActorHandle (its Optuna actor's, the prune hooks') or ObjectRef is alive;
+    and when a block raises, ``handles_freed`` frees what its frames held though the traceback keeps them."""
+    import gc
+    import weakref
+
+    import ray
+
+    from ganbench.suite import load_suite
+    from ganbench.sweep import runner
+    from ganbench.sweep.driver import run_suite
+
+    def live_handles() -> list[str]:
+        gc.collect()
+        kinds = (ray.actor.ActorHandle, ray.ObjectRef)
+        return [type(o).__name__ for o in gc.get_objects() if issubclass(type(o), kinds)]
+
+    seen: list[list[str]] = []
+    stop = runner.RaySession.stop
+
+    def stop_and_look(session) -> None:
+        if session.owned:
+            seen.append(live_handles())
+        stop(session)
+
+    monkeypatch.setattr(runner.RaySession, "stop", stop_and_look)
+    suite_file = tmp_path / "handles.yaml"
+    suite_file.write_text(SEARCH.format(name="handles", steps=100, n_trials=3, pruner="median"))
+    ray.shutdown()  # this run starts (and so stops) its own Ray
+    run_suite(load_suite(suite_file), tmp_path / "out", max_concurrent=2)
+    assert seen == [[]]
+
+    class Held:
+        pass
+
+    def fails(held: Held) -> None:
+        raise RuntimeError("trial failed")
+
+    held = Held()
+    alive = weakref.ref(held)
+    with pytest.raises(RuntimeError) as caught:
+        with runner.handles_freed():
+            fails(held)
+    del held  # now only the failed call's frame, kept by the traceback, holds it
+    assert caught.value.__traceback__ is not None and alive() is None
