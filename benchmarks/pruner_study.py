@@ -122,8 +122,9 @@ def to_markdown(summary: pd.DataFrame, cells: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "pruner-study")
-    parser.add_argument("--runs", type=Path, default=ROOT / "results" / "pruner-study" / "runs",
+    # relative (run from the repository's root, as every benchmark): the comparisons name their folders as given
+    parser.add_argument("--out", type=Path, default=Path("results/pruner-study"))
+    parser.add_argument("--runs", type=Path, default=Path("results/pruner-study/runs"),
                         help="where the 9 results folders go (not published: ~3 MB each)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--summarize-only", action="store_true", help="read the runs already in --runs, run nothing")
