@@ -300,7 +300,7 @@ def test_dirac_rows_record_the_point_theta_psi_of_the_trajectory():
     # R1 on the Dirac-GAN: the recorded point is the models' own parameters, and its norm is dirac_distance
     cfg = TrialConfig(model="dirac", loss="minimax", dataset="dirac", optimizer="sgd", lr_g=0.1, lr_d=0.1,
                       batch_size=8, z_dim=1, eval_samples=8, steps=40, eval_every=20, r1=0.3)
-    assert float(build(cfg).G.theta) == 1.0  # the start
+    assert build(cfg).G.theta.item() == 1.0  # the start
     result = train(cfg)
     curves = {(step, name): value for step, name, value in result.curves}
     for step in (20, 40):
