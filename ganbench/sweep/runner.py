@@ -148,6 +148,7 @@ def handles_freed():
     finally:
         gc.collect()
 
+
 def _init(address: str | None, max_retries: int) -> None:
     if address:
         check_reachable(address)
