@@ -43,11 +43,10 @@ from ganbench.training.loop import Solo, iteration, iteration_flops  # noqa: E40
 from ganbench.training.stacked import Stacked  # noqa: E402
 
 MATMULS = ("mm", "addmm", "bmm", "baddbmm")
-LOSSES = ("minimax", "nonsaturating", "hinge")
 
 
-def trials(k: int, members: int) -> list[TrialConfig]:
-    suite = load_suite(ROOT / "suites/ring-losses.yaml")
+def trials(suite, k: int, members: int) -> list[TrialConfig]:
+    """The suite's first ``members`` trials with k D steps per G step (3 losses x 3 seeds for each k)."""
     return [cfg for cfg in suite.trial_configs() if cfg.d_steps_per_g_step == k][:members]
 
 
@@ -115,7 +114,7 @@ def main() -> None:
     floor = flop_floor(suite)
     rows, shape_rows, core_s = [], [], {"matmul_ms": 0.0, "other_ms": 0.0}
     for k in (1, 3):
-        cfgs = trials(k, args.members)
+        cfgs = trials(suite, k, args.members)
         flops = iteration_flops(cfgs[0])
         for mode, trainer, m in (("alone", Solo(cfgs[0]), 1), (f"{args.members} stacked", Stacked(cfgs), len(cfgs))):
             summary, shapes = measure(trainer, m, args.iterations, flops)
