@@ -80,9 +80,10 @@ SECTIONS = {
 }
 
 
-def write_performance_page(out: Path, page: Path = Path("results/performance.md")) -> None:
-    """Rebuild ``page`` from every benchmark CSV under ``out``: each script refreshes its own table,
-    the others stay as last measured (each CSV is one side-by-side run)."""
+def write_performance_page(out: Path) -> None:
+    """Rebuild performance.md beside ``out`` (results/benchmarks -> results/performance.md) from every benchmark
+    CSV under ``out``: each script refreshes its own table, the others stay as last measured (each CSV is one
+    side-by-side run). A run with another --out leaves the published page alone."""
     lines = ["# Performance", "", "Tables written by the scripts in `benchmarks/` (each one run, its ratios "
              "measured side by side in that run; absolute times drift with the load of a shared machine).", ""]
     for name, (heading, about) in SECTIONS.items():
@@ -90,4 +91,4 @@ def write_performance_page(out: Path, page: Path = Path("results/performance.md"
         if not path.exists():
             continue
         lines += [f"## {heading}", "", about, "", pd.read_csv(path).to_markdown(index=False, floatfmt=".4g"), ""]
-    atomic_write_text(page, "\n".join(lines))
+    atomic_write_text(Path(out).parent / "performance.md", "\n".join(lines))
