@@ -9,6 +9,13 @@ from rich.table import Table
 
 from ganbench.results import atomic_write, atomic_write_text
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def train_seconds(metrics: dict[str, float]) -> float:
+    """A trial's training seconds: its wall time less the share spent in evaluation."""
+    return metrics["wall_s"] * (1 - metrics["eval_frac"])
+
 
 def report(rows: list[dict], title: str, out: Path, name: str) -> pd.DataFrame:
     """Print ``rows`` as a table and write them to ``out/name.csv``."""

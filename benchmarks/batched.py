@@ -25,7 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, write_performance_page  # noqa: E402
+from _common import report, train_seconds, write_performance_page  # noqa: E402
 
 from ganbench.config import TrialConfig  # noqa: E402
 from ganbench.training import train, train_stacked  # noqa: E402
@@ -36,10 +36,6 @@ def trial(i: int, steps: int) -> TrialConfig:
     return TrialConfig(model="mlp", loss="nonsaturating", dataset="ring8", hidden=128, depth=2, batch_size=256,
                        d_steps_per_g_step=1, seed=i, lr_g=lr, lr_d=lr, steps=steps, eval_every=steps,
                        eval_samples=500, device="cpu")
-
-
-def train_seconds(metrics: dict[str, float]) -> float:
-    return metrics["wall_s"] * (1 - metrics["eval_frac"])
 
 
 def measure(m: int, steps: int, alone_max: int) -> dict:

@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see batched.py: spinning 
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, write_performance_page  # noqa: E402
+from _common import ROOT, report, train_seconds, write_performance_page  # noqa: E402
 
 from ganbench.config import TrialConfig  # noqa: E402
 from ganbench.suite import load_suite  # noqa: E402
@@ -39,7 +39,6 @@ from ganbench.training.evaluate import evaluate  # noqa: E402
 from ganbench.training.gan import build  # noqa: E402
 from ganbench.training.stacked import batch_key  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = {"iterations": 400_000, "seeds": 10, "datasets": 2, "evaluations": 20}
 
 
@@ -48,10 +47,6 @@ def configs(steps: int, seeds: int) -> dict[str, list[TrialConfig]]:
     suite = load_suite(ROOT / "suites/papers/pacgan-ring.yaml",
                        [f"budget.steps={steps}", f"budget.eval_every={steps}"])
     return {cell["variant"]: [suite.config(cell, seed) for seed in range(seeds)] for cell in suite.cells()}
-
-
-def train_seconds(metrics: dict[str, float]) -> float:
-    return metrics["wall_s"] * (1 - metrics["eval_frac"])
 
 
 def eval_seconds(cfg: TrialConfig) -> float:

@@ -15,11 +15,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, write_performance_page  # noqa: E402
+from _common import ROOT, report, write_performance_page  # noqa: E402
 
 from ganbench.suite import load_suite, validate_suite  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def toy_suite(steps: int):

@@ -33,8 +33,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see batched.py: spinning 
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, write_performance_page  # noqa: E402
-from scaling import ROOT, flop_floor, timed_run  # noqa: E402
+from _common import ROOT, report, train_seconds, write_performance_page  # noqa: E402
+from scaling import flop_floor, timed_run  # noqa: E402
 
 from ganbench.config import TrialConfig  # noqa: E402
 from ganbench.suite import load_suite  # noqa: E402
@@ -50,10 +50,6 @@ def members(steps: int) -> list[TrialConfig]:
     return [TrialConfig(model="mlp", loss=loss, dataset="ring8", batch_size=256, z_dim=2, betas=(0.5, 0.999),
                         lr_g=lr, lr_d=lr, seed=0, steps=steps, eval_every=max(1, steps // 4), device="cpu")
             for loss in LOSSES for lr in LRS]
-
-
-def train_seconds(metrics: dict[str, float]) -> float:
-    return metrics["wall_s"] * (1 - metrics["eval_frac"])
 
 
 def curve_gaps(got, want) -> dict[int, float]:

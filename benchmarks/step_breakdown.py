@@ -34,8 +34,8 @@ import torch  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, write_performance_page  # noqa: E402
-from scaling import ROOT, flop_floor  # noqa: E402
+from _common import ROOT, report, write_performance_page  # noqa: E402
+from scaling import flop_floor  # noqa: E402
 
 from ganbench.config import TrialConfig  # noqa: E402
 from ganbench.suite import load_suite  # noqa: E402
