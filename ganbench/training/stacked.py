@@ -247,11 +247,11 @@ class Stacked:
         # each seeds torch as train() would: same initial weights; each member's own G and D (what its
         # evaluation reads) stay eager: with compile: true only the stacked forward is compiled
         self.gans = [build(cfg.model_copy(update={"compile": False})) for cfg in self.cfgs]
-        first, compiled = self.gans[0], self.cfgs[0].compile
+        first, compile_forward = self.gans[0], self.cfgs[0].compile  # shared by every member (batch_key)
         self.active = torch.ones(len(self.cfgs), dtype=torch.bool, device=first.device)
         # active also freezes a stopped trial's running statistics, as it freezes its weights
-        G = StackedModule([gan.G for gan in self.gans], self.active, compiled)
-        D = StackedModule([gan.D for gan in self.gans], self.active, compiled)
+        G = StackedModule([gan.G for gan in self.gans], self.active, compile_forward)
+        D = StackedModule([gan.D for gan in self.gans], self.active, compile_forward)
         opt_g = StackedAdam(G, [c.lr_g for c in self.cfgs], [c.betas for c in self.cfgs], self.active)
         opt_d = StackedAdam(D, [c.lr_d for c in self.cfgs], [c.betas_d or c.betas for c in self.cfgs], self.active)
         weights = {name: torch.tensor([getattr(c, name) for c in self.cfgs], device=first.device)

@@ -116,4 +116,3 @@ def test_recording_timings_keeps_every_other_key_of_run_json(tmp_path):
     assert json.loads((tmp_path / "run.json").read_text()) == {"suite": "s", "environment": {"torch": "2"},
                                                                "timings": {"total_s": 1.5}}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temp file left
-
