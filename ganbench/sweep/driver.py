@@ -1,9 +1,8 @@
 """`bench.py run`: check everything, start Ray, lock the results folder, run the unfinished trials, report.
 
-Order matters for "nothing half-made": the quick checks run first, then Ray starts (or an
-unreachable cluster fails) while the suite's deep checks, the data and the feature networks run
-in another thread, then the storage is checked, and only then is the results folder made and
-locked (``sweep.folder``). Each part's time goes to run.json (``sweep.timings``).
+Order matters for "nothing half-made": the quick checks run first (an unreachable cluster fails
+there), then the suite's deep checks, the data and the feature networks, then Ray starts, then the
+storage is checked, and only then is the results folder made and locked (``sweep.folder``). Each part's time goes to run.json (``sweep.timings``).
 """
 from __future__ import annotations
 
@@ -49,9 +48,9 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     out = Path(out)
     preflight(suite, out, address=address, storage=storage, fresh=fresh)
     opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
+    environment, datasets = prepare(suite, address, source, console)  # then Ray: not beside it (RaySession.start)
     with RaySession() as session:
-        environment, datasets = session.start_while(address, suite.max_retries,
-                                                    lambda: prepare(suite, address, source, console))
+        session.start(address, suite.max_retries)
         clock.ray_start_s = session.start_s
         check_fits_a_node(opts)
         if address is not None:
@@ -62,7 +61,7 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
                 run_trials(suite, out, opts, environment, datasets, storage=storage, profile=profile,
                            console=console, clock=clock)
             session.stop()  # before the report: its plots fork processes, safe only once Ray's threads are gone
-            from ganbench.report import write_report  # imported by prepare(), beside Ray's start
+            from ganbench.report import write_report  # scipy.stats and matplotlib: only a run that reports
 
             board = write_report(out, formats, on_tables=on_tables, timings=clock.report)
             record_timings(out, clock.timings())
@@ -123,14 +122,13 @@ def run_trials(suite: Suite, out: Path, opts: RayOptions, environment: dict, dat
 
 
 def prepare(suite: Suite, address: str | None, source: str | None, console: Console) -> tuple[dict, dict]:
-    """What needs no cluster and may take seconds, run while Ray starts: the deep checks (a local run's;
+    """What needs no cluster and may take seconds, run before Ray starts: the deep checks (a local run's;
     a cluster's need its memory), then the environment and dataset records and the feature networks."""
     if address is None:
         check_suite(suite, source)  # sizes against this machine, where the local Ray runs
     environment = driver_environment()
     datasets = {name: dataset_record(name) for name in suite_datasets(suite)}
     warm_feature_nets(suite, console)
-    import ganbench.report  # noqa: F401  scipy.stats and matplotlib (~1.4 s), here rather than before Ray starts
     return environment, datasets
 
 
@@ -152,7 +150,7 @@ def preflight(suite: Suite, out: Path, *, address: str | None, storage: str | No
             if suite.search is not None:
                 resolve_storage(out, storage)
     if address is not None:
-        check_reachable(address)  # an unreachable head fails now, not after the checks that run beside Ray's start
+        check_reachable(address)  # an unreachable head fails now, not after the deep checks
 
 
 def resolve_storage(out: Path, storage: str | None) -> tuple[str, str]:

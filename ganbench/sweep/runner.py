@@ -9,9 +9,8 @@ import signal
 import socket
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Optional
 
 import ray
 
@@ -90,8 +89,6 @@ def start_ray(address: str | None, max_retries: int = 2) -> bool:
     return True
 
 
-T = TypeVar("T")
-
 
 class RaySession:
     """The Ray of one run: started (or joined) here, stopped on ``stop()`` or on leaving the ``with`` block,
@@ -101,22 +98,15 @@ class RaySession:
         self.owned = False
         self.start_s = 0.0  # how long starting or joining took
 
-    def start_while(self, address: str | None, max_retries: int, work: Callable[[], T]) -> T:
-        """Start Ray in this thread while ``work`` runs in another; return what ``work`` returned.
+    def start(self, address: str | None, max_retries: int) -> None:
+        """Start (or join) Ray, from the main thread (``start_ray`` says why), with nothing running beside it.
 
-        Ray must start in the main thread (``start_ray`` says why), so the other work moves. Its error
-        is raised first (a suite that cannot run, named as when its checks ran before Ray), then Ray's.
+        Not beside other work: torch in another thread while ``ray.init`` ran crashed the driver (SIGSEGV,
+        about one run in 20 in CI; faulthandler showed a torch op in that thread as ray.init set up logging).
         """
-        with ThreadPoolExecutor(1, thread_name_prefix="beside-ray-start") as pool:
-            done = pool.submit(work)
-            t0 = time.perf_counter()
-            try:
-                self.owned = start_ray(address, max_retries)
-            except BaseException:
-                done.result()
-                raise
-            self.start_s = time.perf_counter() - t0
-            return done.result()
+        t0 = time.perf_counter()
+        self.owned = start_ray(address, max_retries)
+        self.start_s = time.perf_counter() - t0
 
     def stop(self) -> None:
         """Stop a local Ray this session started (or leave the cluster it joined); Ray's threads end with it."""

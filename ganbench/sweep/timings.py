@@ -1,6 +1,6 @@
 """How long each fixed part of a `bench.py run` took: kept in run.json under ``timings``, printed by --timings.
 
-ray_start_s       starting (or joining) Ray; the suite's checks and data run meanwhile in another thread
+ray_start_s       starting (or joining) Ray, after the suite's checks and data
 first_dispatch_s  from the start of the run until the first trial started on a worker (null: none ran)
 train_s           from that start until the last result came back
 report_s          the tables: leaderboard.csv/.md/.html (and .tex/.jsonl), a search's budget views

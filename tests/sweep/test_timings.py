@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ganbench.errors import UserError
 from ganbench.suite import SuiteError
 from ganbench.sweep import runner
 from ganbench.sweep.runner import RaySession
@@ -57,36 +56,35 @@ def test_an_unreachable_address_with_timings_still_exits_2_with_the_same_message
     assert not out.exists() and "timings:" not in res.stdout
 
 
-# --- Ray's start beside the suite's checks (no Ray started: start_ray is replaced) ---------------------------
+# --- Ray's start, after the suite's checks (no Ray started: start_ray is replaced) --------------------------
 
 
-def test_a_suite_error_found_while_ray_starts_is_raised_before_a_failed_ray_start(monkeypatch):
-    def cannot_join(address, max_retries):
-        raise UserError("--address auto: cannot join the Ray cluster")
+def test_a_suite_that_cannot_run_fails_before_ray_starts(monkeypatch, tmp_path):
+    # torch work in a thread beside ray.init crashed the driver: the checks run first, Ray after them
+    from ganbench.suite import validate_suite
+    from ganbench.sweep.driver import run_suite
 
-    def bad_suite():
-        raise SuiteError("suite 'x': cell loss=hinge: the model does not fit")
+    started = []
+    monkeypatch.setattr(runner, "start_ray", lambda address, max_retries: started.append(address) or True)
+    wide = validate_suite({"name": "wide", "seeds": [0], "budget": {"steps": 10, "eval_every": 10},
+                           "grid": {"model": ["mlp"], "loss": ["hinge"], "dataset": ["ring8"]},
+                           "params": {"hidden": 1_000_000, "depth": 8}})
+    with pytest.raises(SuiteError):
+        run_suite(wide, tmp_path / "out")
+    assert started == [] and not (tmp_path / "out").exists()
 
-    monkeypatch.setattr(runner, "start_ray", cannot_join)
-    with pytest.raises(SuiteError, match="does not fit"):
-        RaySession().start_while("auto", 2, bad_suite)
-    with pytest.raises(UserError, match="cannot join the Ray cluster"):
-        RaySession().start_while("auto", 2, lambda: "checked")
 
-
-def test_the_work_beside_ray_runs_in_another_thread_and_a_ray_this_session_started_stops_with_it(monkeypatch):
-    import threading
-
+def test_a_ray_this_session_started_stops_with_it(monkeypatch):
     stopped = []
     monkeypatch.setattr(runner, "start_ray", lambda address, max_retries: True)
     monkeypatch.setattr(runner.ray, "shutdown", lambda: stopped.append(True))
     with RaySession() as session:
-        where = session.start_while(None, 2, lambda: threading.current_thread().name)
-        assert where != threading.current_thread().name and session.owned
+        session.start(None, 2)
+        assert session.owned
     assert stopped == [True]
     monkeypatch.setattr(runner, "start_ray", lambda address, max_retries: False)  # a caller's Ray, already up
     with RaySession() as session:
-        session.start_while(None, 2, lambda: None)
+        session.start(None, 2)
     assert stopped == [True]  # left running
 
 
