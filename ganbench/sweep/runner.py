@@ -101,8 +101,8 @@ class RaySession:
     def start(self, address: str | None, max_retries: int) -> None:
         """Start (or join) Ray, from the main thread (``start_ray`` says why), with nothing running beside it.
 
-        Not beside other work: torch in another thread while ``ray.init`` ran crashed the driver (SIGSEGV,
-        about one run in 20 in CI; faulthandler showed a torch op in that thread as ray.init set up logging).
+        Not beside other work: torch in another thread while ``ray.init`` ran crashed the driver now and then
+        (SIGSEGV in CI; faulthandler showed a torch op in that thread as ray.init set up logging).
         """
         t0 = time.perf_counter()
         self.owned = start_ray(address, max_retries)
