@@ -60,10 +60,15 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
             with handles_freed():  # the plan's: its Optuna actor's handle, the prune hooks, the tasks' refs
                 run_trials(suite, out, opts, environment, datasets, storage=storage, profile=profile,
                            console=console, clock=clock)
-            session.stop()  # before the report: its plots fork processes, safe only once Ray's threads are gone
+            session.disconnect()  # before the report: its plots fork processes, safe only once Ray's threads are gone
             from ganbench.report import write_report  # scipy.stats and matplotlib: only a run that reports
 
-            board = write_report(out, formats, on_tables=on_tables, timings=clock.report)
+            def tables_written(board: Path) -> None:
+                session.stop_in_background()  # the plots' processes are forked by now: Ray stops beside them
+                if on_tables is not None:
+                    on_tables(board)
+
+            board = write_report(out, formats, on_tables=tables_written, timings=clock.report)
             record_timings(out, clock.timings())
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board

@@ -7,6 +7,7 @@ import math
 import os
 import signal
 import socket
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -92,11 +93,18 @@ def start_ray(address: str | None, max_retries: int = 2) -> bool:
 
 class RaySession:
     """The Ray of one run: started (or joined) here, stopped on ``stop()`` or on leaving the ``with`` block,
-    unless it was running before (a caller's own Ray is left as it is)."""
+    unless it was running before (a caller's own Ray is left as it is).
+
+    Leaving it takes two parts: ``disconnect()`` ends this process's part (its Ray threads: a fork is safe after
+    it), then a local Ray's processes are stopped, one after another as Ray does it (~1 s on 2 cores):
+    ``stop_in_background()`` does that beside other work (the report's plots), ``stop()`` waits for it.
+    """
 
     def __init__(self) -> None:
         self.owned = False
         self.start_s = 0.0  # how long starting or joining took
+        self._node = None  # a local Ray's processes, left running by disconnect()
+        self._stopping: threading.Thread | None = None
 
     def start(self, address: str | None, max_retries: int) -> None:
         """Start (or join) Ray, from the main thread (``start_ray`` says why), with nothing running beside it.
@@ -108,17 +116,57 @@ class RaySession:
         self.owned = start_ray(address, max_retries)
         self.start_s = time.perf_counter() - t0
 
-    def stop(self) -> None:
-        """Stop a local Ray this session started (or leave the cluster it joined); Ray's threads end with it."""
+    def disconnect(self) -> None:
+        """Leave the Ray this session started or joined: every Ray thread of this process ends (free every handle
+        first: ``handles_freed``); a local Ray's processes are left for ``stop``."""
         if self.owned:
             self.owned = False
+            self._node = _detach_local_node()
             ray.shutdown()
+
+    def stop_in_background(self) -> None:
+        """Disconnect, and stop a local Ray's processes in a thread (``stop()`` waits for it): call it only
+        once nothing else will fork."""
+        self.disconnect()
+        if self._node is not None and self._stopping is None:
+            self._stopping = threading.Thread(target=_stop_node, args=(self._node,), name="ray-stop")
+            self._stopping.start()
+
+    def stop(self) -> None:
+        """Disconnect, and stop a local Ray this session started (its processes gone when this returns)."""
+        self.disconnect()
+        if self._stopping is not None:
+            self._stopping.join()
+        elif self._node is not None:
+            _stop_node(self._node)
+        self._node = self._stopping = None
 
     def __enter__(self) -> "RaySession":
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _detach_local_node():
+    """Take a local Ray's processes from ``ray.shutdown()``, which would stop them before returning, so they
+    can be stopped later (``_stop_node``). None when this process started none (it joined a cluster).
+
+    ``ray._private.worker._global_node`` is Ray's own record of them (2.x); were it gone, ``getattr`` finds
+    None and ``ray.shutdown()`` stops them itself, as before.
+    """
+    from ray._private import worker
+
+    node = getattr(worker, "_global_node", None)
+    if node is not None:
+        worker._global_node = None
+    return node
+
+
+def _stop_node(node) -> None:
+    """What ``ray.shutdown()`` does to a local Ray's processes: SIGTERM each (the raylet first, which stops its
+    workers), a second for it to exit, then SIGKILL."""
+    node.kill_all_processes(check_alive=False, allow_graceful=True, wait=False)
 
 
 @contextlib.contextmanager

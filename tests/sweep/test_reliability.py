@@ -354,14 +354,14 @@ def test_no_ray_handle_of_the_run_is_alive_when_it_stops_its_ray(tmp_path, monke
         return [type(o).__name__ for o in gc.get_objects() if issubclass(type(o), kinds)]
 
     seen: list[list[str]] = []
-    stop = runner.RaySession.stop
+    disconnect = runner.RaySession.disconnect  # where ray.shutdown() runs
 
-    def stop_and_look(session) -> None:
+    def disconnect_and_look(session) -> None:
         if session.owned:
             seen.append(live_handles())
-        stop(session)
+        disconnect(session)
 
-    monkeypatch.setattr(runner.RaySession, "stop", stop_and_look)
+    monkeypatch.setattr(runner.RaySession, "disconnect", disconnect_and_look)
     suite_file = tmp_path / "handles.yaml"
     suite_file.write_text(SEARCH.format(name="handles", steps=100, n_trials=3, pruner="median"))
     ray.shutdown()  # this run starts (and so stops) its own Ray

@@ -88,6 +88,26 @@ def test_a_ray_this_session_started_stops_with_it(monkeypatch):
     assert stopped == [True]  # left running
 
 
+@pytest.mark.ray
+def test_a_local_ray_stopped_in_the_background_is_gone_once_the_session_stops():
+    import threading
+
+    import ray
+
+    ray.shutdown()  # this session starts its own
+    with RaySession() as session:
+        session.start(None, 2)
+        assert session.owned and ray.get(ray.put(7)) == 7
+        session.disconnect()
+        assert not ray.is_initialized() and threading.active_count() == 1  # a fork is safe now
+        node = session._node
+        processes = [info.process for infos in node.all_processes.items() for info in infos[1]]
+        assert processes and all(p.poll() is None for p in processes)  # left running until stopped
+        session.stop_in_background()
+    assert all(p.poll() is not None for p in processes)  # the raylet, the GCS and the rest have exited
+    assert threading.active_count() == 1
+
+
 # --- the clock and the record ---------------------------------------------------------------------------------
 
 
