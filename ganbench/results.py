@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,21 +23,7 @@ import pandas as pd
 import yaml
 
 from ganbench.errors import UserError
-
-
-class Status(str, Enum):
-    """How a trial ended: the ``status`` column of trials.parquet (stored as its value)."""
-
-    COMPLETE = "complete"  # ran its whole budget
-    DIVERGED = "diverged"  # a loss became NaN/inf
-    PRUNED = "pruned"  # stopped early by the search's pruner
-    FAILED = "failed"  # raised, or its worker died past the retries
-
-    def __str__(self) -> str:
-        return self.value
-
-    # equal to its value (a str), so it must hash like it: sets and dicts then mix members and strings
-    __hash__ = str.__hash__
+from ganbench.status import Status  # noqa: F401  (re-exported: results.Status, as before)
 
 
 #: trials in these states are finished: a rerun does not redo them (a failed one is retried)

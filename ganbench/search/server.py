@@ -12,7 +12,7 @@ from typing import Any
 
 import optuna
 
-from ganbench.results import Status
+from ganbench.status import Status
 from ganbench.search.optuna_setup import make_pruner, make_sampler, open_storage, trial_seed
 from ganbench.search.pruners import EVAL_ATTR, PRUNED_BY
 from ganbench.search.schema import Search, study_name

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ganbench.metrics import metric
-from ganbench.results import Status
+from ganbench.status import Status
 
 
 class SweepProgress:

@@ -17,7 +17,7 @@ import ray
 
 from ganbench.config import TrialConfig
 from ganbench.errors import UserError
-from ganbench.results import Status
+from ganbench.status import Status
 from ganbench.sweep.jobs import Hook, Job
 from ganbench.sweep.trial import identity, run_trial, run_trial_batch
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ganbench.config import TrialConfig
-from ganbench.results import Status
+from ganbench.status import Status
 from ganbench.sweep.environment import worker_environment
 from ganbench.training import EvalCallback, TrainResult, train, train_stacked
 from ganbench.training.gan import resolve_device

@@ -15,7 +15,7 @@ from ganbench.datasets import Dataset
 from ganbench.losses import GANLoss, make_loss
 from ganbench.models.layers import dcgan_init
 from ganbench.registry import DATASETS, MODELS
-from ganbench.results import Status
+from ganbench.status import Status
 from ganbench.training.accel import configure_backends, prepare_modules, retain_freed_memory
 
 #: TrialConfig keys a model factory may take as keyword arguments (its signature says which it uses)

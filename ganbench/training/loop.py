@@ -24,7 +24,7 @@ from ganbench.config import TrialConfig
 from ganbench.metrics import metric
 from ganbench.metrics.convergence import grad_norm, steps_to_threshold
 from ganbench.metrics.throughput import peak_memory_mb
-from ganbench.results import Status
+from ganbench.status import Status
 from ganbench.training.accel import count_flops, peak_tflops
 from ganbench.training.cycle import cycle_d_update, cycle_g_update
 from ganbench.training.evaluate import evaluate
