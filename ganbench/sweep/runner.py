@@ -286,8 +286,12 @@ def run_jobs(
     opts: RayOptions,
     on_start: Callable[[Job], None],
     on_result: Callable[[Job, dict], None],
+    while_waiting: Callable[[], None] | None = None,
 ) -> None:
     """Keep the cluster full: take jobs from ``next_job`` while there is room, hand each result to ``on_result``.
+
+    ``while_waiting()`` runs each time the cluster is as full as it gets, before waiting for a result: work
+    for the driver's otherwise idle time (it should be quick after its first call).
 
     ``next_job`` returns None when nothing can start now; a result may make new jobs
     available (a search asks for its next trial), so the loop ends only when nothing is in
@@ -316,6 +320,8 @@ def run_jobs(
                 on_start(member)
         if not in_flight:
             return
+        if while_waiting is not None:
+            while_waiting()
         done, _ = ray.wait(list(in_flight), num_returns=1)
         for ref in done:
             job = in_flight.pop(ref)

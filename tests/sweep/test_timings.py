@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import yaml
 
 from ganbench.suite import SuiteError
 from ganbench.sweep import runner
@@ -106,6 +107,24 @@ def test_a_local_ray_stopped_in_the_background_is_gone_once_the_session_stops():
         session.stop_in_background()
     assert all(p.poll() is not None for p in processes)  # the raylet, the GCS and the rest have exited
     assert threading.active_count() == 1
+
+
+@pytest.mark.ray
+def test_the_driver_works_while_the_cluster_is_full_and_every_result_still_arrives():
+    from ganbench.suite import validate_suite
+    from ganbench.sweep.jobs import Job
+
+    suite = validate_suite({**yaml.safe_load(TINY), "name": "waits"})
+    jobs = [Job(cfg, cfg.config_hash(), cfg.loss) for cfg in suite.trial_configs()]
+    events: list[str] = []
+    with RaySession() as session:
+        session.start(None, 2)
+        runner.run_jobs(lambda: jobs.pop() if jobs else None, suite.axes(), runner.RayOptions(max_concurrent=1),
+                        on_start=lambda job: events.append("start"),
+                        on_result=lambda job, out: events.append(out["row"]["status"]),
+                        while_waiting=lambda: events.append("wait"))
+    # one slot: each trial is dispatched, the driver works while it trains, then its result comes back
+    assert events == ["start", "wait", "complete"] * 2
 
 
 # --- the clock and the record ---------------------------------------------------------------------------------
