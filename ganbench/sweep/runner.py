@@ -187,9 +187,25 @@ def handles_freed():
         gc.collect()
 
 
+def use_the_clusters_token() -> None:
+    """Join with token authentication when ``ray start`` would have turned it on.
+
+    Ray (2.5x) starts a head with token authentication when RAY_AUTH_MODE is unset and a token exists
+    (~/.ray/auth_token, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH), but a driver joining it does not apply that rule
+    and fails with InvalidAuthToken: this applies it (RAY_AUTH_MODE, when set, is kept as it is).
+    """
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available)
+    except ImportError:  # a Ray without token authentication
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
 def _init(address: str | None, max_retries: int) -> None:
     if address:
         check_reachable(address)
+        use_the_clusters_token()
         try:
             ray.init(address=address, log_to_driver=True)
         except Exception as err:  # ConnectionError, RuntimeError, ValueError: Ray's own words, on one line

@@ -153,3 +153,25 @@ def test_recording_timings_keeps_every_other_key_of_run_json(tmp_path):
     assert json.loads((tmp_path / "run.json").read_text()) == {"suite": "s", "environment": {"torch": "2"},
                                                                "timings": {"total_s": 1.5}}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temp file left
+
+
+# --- joining a cluster whose head uses token authentication ---------------------------------------------------
+
+
+@pytest.mark.parametrize("token", [True, False])
+def test_a_driver_joins_with_a_token_exactly_when_ray_start_would_use_one(tmp_path, token):
+    # `ray start --head` turns token authentication on when a token file exists; a joining driver must as well
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    if token:
+        (tmp_path / ".ray").mkdir()
+        (tmp_path / ".ray" / "auth_token").write_text(secrets.token_hex(32))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")} | {"HOME": str(tmp_path)}
+    code = "import os; from ganbench.sweep.runner import use_the_clusters_token as u; u(); " \
+           "print(os.environ.get('RAY_AUTH_MODE'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ("token" if token else "None")
