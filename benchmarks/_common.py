@@ -44,8 +44,9 @@ SECTIONS = {
                 "(target under 90 s on 2 cores)."),
     "fixed_costs": ("Fixed costs of a small suite (CPU)", "`python benchmarks/fixed_costs.py`: 4 ring8 trials "
                     "(nonsaturating, hinge x k in {1, 3}, 2000 steps, batch 256) as (a) the ideal, ganbench's `train` "
-                    "two processes at a time, vs (b) `bench.py run` end to end by the wall clock, alternated per "
-                    "repeat, with the parts run.json records. Target (a)/(b) >= 0.8."),
+                    "two processes at a time, longest first as the planner orders them, vs (b) `bench.py run` end "
+                    "to end by the wall clock, and (c) the same joined (--address) to a Ray head started once, "
+                    "alternated per repeat, with the parts run.json records for (b). Target (a)/(b) >= 0.8."),
     "fixed_costs_report": ("Report of that suite: plots beside the tables", "The last run's report rebuilt with its "
                            "plots drawn in-process (0) vs in forked workers, alternated; tables_ready_s is when "
                            "the terminal summary can print."),
@@ -71,7 +72,8 @@ SECTIONS = {
                               "shapes of the 5-member stacked step per k. The 128-wide layers run at ~85-90% of "
                               "the core's sgemm rate; D's 1-wide output layer (its weight gradient, a matrix-vector "
                               "product, and its input gradient, an outer product) and the 2-wide input layers at "
-                              "1.5-12 GFLOPS."),
+                              "1.5-12 GFLOPS. These are memory-bound, not badly served: the same layers as elementwise "
+                              "products and sums, forward and backward, took 1.1-2.7x longer."),
     "pacgan_slice": ("PacGAN's Table 1 protocol, a slice (CPU)", "`python benchmarks/pacgan_slice.py --compile`: "
                      "the paper's ring trials (G 4 x 400 batch norm, D 3 x 200 maxout-5, simultaneous updates, "
                      "batch 100) per packing: one trial alone vs 10 seeds stacked (and compiled), on one thread. "
