@@ -38,7 +38,8 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     ``source`` names the suite (its file) in error messages. Raises UserError, before anything
     is created, for a suite that cannot run, an unusable --out, --storage or --address.
     ``on_tables(leaderboard path)`` is called once the tables are written, while the plots render.
-    A Ray that this run started is stopped when the trials are done (or the run fails).
+    A Ray that this run started is left when the trials are done and its processes stop beside the report's
+    plots (or at once, when the run fails).
     """
     from ganbench.sweep.runner import (RayOptions, RaySession, check_fits_a_node, handles_freed,  # imports Ray
                                        largest_node_memory)
@@ -144,7 +145,7 @@ def prepare(suite: Suite, address: str | None, source: str | None, console: Cons
 
 
 def preflight(suite: Suite, out: Path, *, address: str | None, storage: str | None, fresh: bool) -> None:
-    """The quick checks, before Ray starts (the deep ones, ``check_suite``, run while it starts); it creates nothing."""
+    """The quick checks, before the deep ones (``prepare``) and Ray's start; it creates nothing."""
     from ganbench.sweep.runner import check_reachable
 
     check_out_path(out)
