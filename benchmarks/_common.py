@@ -46,7 +46,10 @@ SECTIONS = {
                     "(nonsaturating, hinge x k in {1, 3}, 2000 steps, batch 256) as (a) the ideal, ganbench's `train` "
                     "two processes at a time, longest first as the planner orders them, vs (b) `bench.py run` end "
                     "to end by the wall clock, and (c) the same joined (--address) to a Ray head started once, "
-                    "alternated per repeat, with the parts run.json records for (b). Target (a)/(b) >= 0.8."),
+                    "alternated per repeat, with the parts run.json records for (b). Target (a)/(b) >= 0.8. "
+                    "machine_cpu_s: the CPU the whole machine spent during (b); fixed_cpu_s: that less the "
+                    "trials' own training. 2 cores run at most 2 CPU seconds a second, so "
+                    "ratio_bound_2_cores = ideal / (machine_cpu_s / 2) is the best (a)/(b) that work allows."),
     "fixed_costs_report": ("Report of that suite: plots beside the tables", "The last run's report rebuilt with its "
                            "plots drawn in-process (0) vs in forked workers, alternated; tables_ready_s is when "
                            "the terminal summary can print."),

@@ -10,6 +10,12 @@ A 4-trial ring8 suite (losses nonsaturating and hinge x k in {1, 3} x 1 seed, ba
       imports, Ray start, worker start, training, tables, plots), with the parts it records in run.json.
   (c) (b) joined (--address) to a Ray head started once before the repeats, as for many small suites in
       a row: what is left when Ray's start is not paid per run.
+For (b), machine_cpu_s is the CPU seconds the whole machine spent busy during the run (/proc/stat: the
+driver, Ray's processes, the workers, the plots), and fixed_cpu_s that less the trials' own training (their
+summed wall_s, each on one thread): imports, Ray's processes, the workers' start, the checks, the plots.
+2 cores give at most 2 CPU seconds a second, so the run cannot take less than machine_cpu_s / 2, and
+ratio_bound_2_cores = ideal / (machine_cpu_s / 2) is the best (a)/(b) this much work allows, however well it
+overlaps. The machine must be otherwise idle.
 (a), (b) and (c) alternate `--repeats` times and the ratios are taken per repeat. Target: (a)/(b) >= 0.8.
 On the last end-to-end folder the report is rebuilt with the plots drawn in-process vs in 2 forked
 workers, alternated, to check that rendering them beside the tables pays.
@@ -19,7 +25,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import multiprocessing as mp
+import os
 import socket
 import statistics
 import subprocess
@@ -37,6 +45,10 @@ from _common import report, write_performance_page  # noqa: E402
 
 from ganbench.suite import Suite, validate_suite  # noqa: E402
 from ganbench.sweep.timings import KEYS  # noqa: E402
+
+
+#: the cores the harness has here: the ideal trains this many trials at a time
+CORES = 2
 
 
 def suite_dict(steps: int) -> dict:
@@ -67,7 +79,7 @@ def _ready(_: int) -> None:
     time.sleep(0.2)  # held briefly, so that each process takes one: all have started and imported
 
 
-def ideal(suite: Suite, processes: int = 2) -> float:
+def ideal(suite: Suite, processes: int = CORES) -> float:
     """Wall seconds of the suite's trials trained `processes` at a time, counted once the processes are ready.
 
     Longest first, the order the harness's planner takes (LPT): in the grid's order a k = 3 trial starts last
@@ -82,21 +94,39 @@ def ideal(suite: Suite, processes: int = 2) -> float:
         return time.perf_counter() - t0
 
 
-def end_to_end(suite_path: Path, out: Path, address: str | None = None) -> tuple[float, dict]:
-    """Wall seconds of `bench.py run` from start to exit (joining ``address`` if given), and the timings it
+def busy_cpu_s() -> float:
+    """CPU seconds the whole machine has been busy since boot (Linux's /proc/stat; NaN elsewhere)."""
+    try:
+        ticks = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return math.nan
+    user, nice, system, idle, iowait, irq, softirq, steal = ticks  # guest time is inside user
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def end_to_end(suite_path: Path, out: Path, address: str | None = None) -> tuple[float, float, dict]:
+    """Wall seconds of `bench.py run` from start to exit (joining ``address`` if given), the CPU seconds the
+    machine spent meanwhile (every process: the driver, Ray's, the workers, the plots), and the timings it
     wrote to run.json."""
     join = ["--address", address] if address else []
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), busy_cpu_s()
     run = subprocess.run([sys.executable, str(ROOT / "bench.py"), "run", str(suite_path), "--out", str(out),
                           "--timings", *join], cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, busy_cpu_s() - cpu0
     if run.returncode != 0:
         sys.exit(f"bench.py run failed ({run.returncode}):\n{run.stderr[-3000:]}")
-    return wall, json.loads((out / "run.json").read_text())["timings"]
+    return wall, cpu, json.loads((out / "run.json").read_text())["timings"]
+
+
+def trials_cpu_s(out: Path) -> float:
+    """The trials' own training time summed (each on one thread: its CPU seconds) from the folder's table."""
+    import pandas as pd
+
+    return float(pd.read_parquet(out / "trials.parquet")["wall_s"].sum())
 
 
 @contextlib.contextmanager
-def warm_head(num_cpus: int = 2):
+def warm_head(num_cpus: int = CORES):
     """A Ray head started once, as a user running many small suites would (`ray start --head`), on 127.0.0.1;
     yields its address, stopped on leaving (its processes end with `ray start --block`)."""
     with socket.socket() as probe:
@@ -158,11 +188,14 @@ def main() -> None:
         with warm_head() as address:
             for i in range(args.repeats):
                 bare = ideal(suite)
-                wall, timings = end_to_end(suite_path, Path(tmp) / f"run-{i}")
-                joined, _ = end_to_end(suite_path, Path(tmp) / f"joined-{i}", address)
+                wall, cpu, timings = end_to_end(suite_path, Path(tmp) / f"run-{i}")
+                fixed_cpu = cpu - trials_cpu_s(Path(tmp) / f"run-{i}")
+                joined, _, _ = end_to_end(suite_path, Path(tmp) / f"joined-{i}", address)
                 rows.append({"repeat": i, "trials": len(suite.trial_configs()), "steps": args.steps,
                              "ideal_s": bare, "end_to_end_s": wall, "ratio_ideal_over_e2e": bare / wall,
                              "joined_warm_head_s": joined, "ratio_ideal_over_joined": bare / joined,
+                             "machine_cpu_s": cpu, "fixed_cpu_s": fixed_cpu,
+                             "ratio_bound_2_cores": bare / (cpu / CORES),
                              **{key: timings[key] for key in KEYS}})
         report(rows, f"4 ring8 trials, {args.steps} steps: (a) ideal, 2 at a time vs (b) bench.py run end to end",
                args.out, "fixed_costs")
@@ -171,9 +204,11 @@ def main() -> None:
                "fixed_costs_report")
     ratios = [r["ratio_ideal_over_e2e"] for r in rows]
     joined = statistics.median(r["ratio_ideal_over_joined"] for r in rows)
+    bound = statistics.median(r["ratio_bound_2_cores"] for r in rows)
     by = {w: statistics.median(r["report_wall_s"] for r in plot_rows if r["plot_workers"] == w)
           for w in sorted({r["plot_workers"] for r in plot_rows})}
-    print(f"median (a)/(b) = {statistics.median(ratios):.3f} (target >= 0.8), joined to a warm head {joined:.3f}; "
+    print(f"median (a)/(b) = {statistics.median(ratios):.3f} (target >= 0.8), joined to a warm head {joined:.3f}, "
+          f"bound by its CPU {bound:.3f}; "
           "report wall by plot workers: "
           + ", ".join(f"{w}: {s:.2f} s" for w, s in by.items()))
     write_performance_page(args.out)
