@@ -2,7 +2,8 @@
 
 Order matters for "nothing half-made": the quick checks run first (an unreachable cluster fails
 there), then the suite's deep checks, the data and the feature networks, then Ray starts, then the
-storage is checked, and only then is the results folder made and locked (``sweep.folder``). Each part's time goes to run.json (``sweep.timings``).
+storage is checked, and only then is the results folder made and locked (``sweep.folder``). Each
+part's time goes to run.json (``sweep.timings``).
 """
 from __future__ import annotations
 

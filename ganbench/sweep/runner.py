@@ -90,7 +90,6 @@ def start_ray(address: str | None, max_retries: int = 2) -> bool:
     return True
 
 
-
 class RaySession:
     """The Ray of one run: started (or joined) here, stopped on ``stop()`` or on leaving the ``with`` block,
     unless it was running before (a caller's own Ray is left as it is).
