@@ -37,14 +37,16 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report, write_performance_page  # noqa: E402
+from _common import ROOT, report, write_performance_page  # noqa: E402
 
+from ganbench.registry import LOSSES  # noqa: E402
 from ganbench.suite import Suite, validate_suite  # noqa: E402
 from ganbench.sweep.timings import KEYS  # noqa: E402
+from ganbench.training.loop import samples_per_iteration  # noqa: E402
 
 
 #: the cores the harness has here: the ideal trains this many trials at a time
@@ -82,11 +84,14 @@ def _ready(_: int) -> None:
 def ideal(suite: Suite, processes: int = CORES) -> float:
     """Wall seconds of the suite's trials trained `processes` at a time, counted once the processes are ready.
 
-    Longest first, the order the harness's planner takes (LPT): in the grid's order a k = 3 trial starts last
-    and the other process idles, which made this "ideal" ~15% slower than the harness's own training.
+    Longest first, by the work the harness's planner sorts on (steps x examples drawn per iteration): in the
+    grid's order a k = 3 trial starts last and the other process idles, which made this "ideal" ~15% slower
+    than the harness's own training.
     """
-    cfgs = [cfg.model_dump_json() for cfg in sorted(suite.trial_configs(), key=lambda c: c.d_steps_per_g_step,
-                                                    reverse=True)]
+    def work(cfg) -> int:
+        return cfg.steps * samples_per_iteration(cfg, LOSSES.get(cfg.loss))
+
+    cfgs = [cfg.model_dump_json() for cfg in sorted(suite.trial_configs(), key=work, reverse=True)]
     with mp.get_context("spawn").Pool(processes, initializer=_one_thread) as pool:
         pool.map(_ready, range(processes), chunksize=1)
         t0 = time.perf_counter()
@@ -120,8 +125,6 @@ def end_to_end(suite_path: Path, out: Path, address: str | None = None) -> tuple
 
 def trials_cpu_s(out: Path) -> float:
     """The trials' own training time summed (each on one thread: its CPU seconds) from the folder's table."""
-    import pandas as pd
-
     return float(pd.read_parquet(out / "trials.parquet")["wall_s"].sum())
 
 
