@@ -1,4 +1,5 @@
-"""Each fixed part of a run is measured into run.json; Ray starts beside the suite's checks, its errors unchanged.
+"""Each fixed part of a run is measured into run.json; Ray starts after the suite's checks and stops beside
+the report's plots.
 
 Facts only: which keys, which signs, which messages and exit codes; how long anything takes is for benchmarks/.
 """
@@ -102,7 +103,7 @@ def test_a_local_ray_stopped_in_the_background_is_gone_once_the_session_stops():
         session.disconnect()
         assert not ray.is_initialized() and threading.active_count() == 1  # a fork is safe now
         node = session._node
-        processes = [info.process for infos in node.all_processes.items() for info in infos[1]]
+        processes = [info.process for infos in node.all_processes.values() for info in infos]
         assert processes and all(p.poll() is None for p in processes)  # left running until stopped
         session.stop_in_background()
     assert all(p.poll() is not None for p in processes)  # the raylet, the GCS and the rest have exited
