@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ganbench.errors import UserError
 
-__all__ = ["Claim", "Paper", "ReferenceError", "Reported", "Row", "Table", "load_papers", "table_for_suite"]
+__all__ = ["AuthorSetting", "Claim", "Margin", "QualityFloor", "Paper", "ReferenceError", "Reported", "Row", "Table", "load_papers", "table_for_suite"]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -81,6 +81,9 @@ class Claim(BaseModel):
     cell: Optional[dict[str, Any]] = None
     below: Optional[float] = None
     above: Optional[float] = None
+    #: the metric is a function of the trial's config, not of its seed (e.g. a Jacobian's spectral radius):
+    #: its value decides, with no test and no p-value
+    deterministic: bool = False
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Claim":
@@ -97,6 +100,49 @@ class Claim(BaseModel):
     @property
     def kind(self) -> str:
         return "comparison" if self.a is not None else "threshold"
+
+
+class AuthorSetting(BaseModel):
+    """One setting of the authors' protocol, with where it was read, and how the protocol suite meets it.
+
+    ``key`` (a dotted suite key, as ``--set`` takes it) when the harness expresses the setting: the protocol
+    suite must then hold ``value`` unless ``deviation`` says how and why it does not. A setting with no key
+    is either ``builtin`` (where the harness does it, e.g. ``ganbench/metrics/modes.py: 3 std``) or a
+    ``deviation``; tests/references pins every protocol suite against this list.
+    """
+
+    model_config = _STRICT
+    name: str = Field(description="the setting in words, e.g. 'G learning rate'")
+    value: Any = Field(description="the authors' value, in the harness's units where it has a key")
+    source: str = Field(min_length=3, description="where it was read: 'owner/repo: path' (code) or 'paper, Sec. N'")
+    key: Optional[str] = Field(None, description="dotted suite key expressing it (params.lr_g, budget.steps, ...)")
+    builtin: str = Field("", description="where the harness does it without a suite key")
+    deviation: str = Field("", description="how and why the protocol suite departs from it (listed in reproduce.md)")
+
+    @model_validator(mode="after")
+    def _met_or_declared(self) -> "AuthorSetting":
+        if self.key is None and bool(self.builtin) == bool(self.deviation):
+            raise ValueError(f"setting {self.name!r} has no suite key: give exactly one of builtin (where the harness "
+                             "does it) or deviation (how the protocol suite departs)")
+        return self
+
+
+class Margin(BaseModel):
+    """The equivalence margin of one metric: ours - paper inside ± value counts as the same result."""
+
+    model_config = _STRICT
+    value: float = Field(gt=0, description="absolute margin, in the metric's units")
+    reason: str = Field(min_length=3, description="why this difference is negligible for the paper's table")
+
+
+class QualityFloor(BaseModel):
+    """A coverage claim compares generators of the paper's quality only: below the floor it is not judged."""
+
+    model_config = _STRICT
+    metric: str = Field("high_quality_frac", description="the quality metric whose cell mean is checked")
+    floor: float = Field(description="the least mean quality (over each cell of the claim) that is judged")
+    applies_to: list[str] = Field(min_length=1, description="claim metrics the floor guards (modes_covered, ...)")
+    reason: str = Field(min_length=3)
 
 
 class Table(BaseModel):
@@ -116,6 +162,10 @@ class Table(BaseModel):
     rows: list[Row] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
     requires: str = Field("", description="what the machine needs to run it (e.g. local MNIST files)")
+    authors: list[AuthorSetting] = Field(default_factory=list,
+                                         description="the authors' protocol setting by setting, each with its source")
+    margins: dict[str, Margin] = Field(default_factory=dict, description="metric -> equivalence margin for `agrees`")
+    quality_floor: Optional[QualityFloor] = None
 
 
 class Paper(BaseModel):

@@ -25,15 +25,14 @@ from ganbench.references import Paper, Table, table_for_suite
 from ganbench.report.compare import load_run
 from ganbench.report.html import CSS, inline_code
 from ganbench.report.stats import mean_ci95
-from ganbench.report.verdicts import INCONCLUSIVE, compare_claim, threshold_claim, value_verdict
+from ganbench.report.judge import COLUMNS, NOT_RUN, judge, show_value
+from ganbench.report.over_training import OVER_TRAINING_PLOT, OverTraining, over_training, plot_over_training
+from ganbench.report.verdicts import INCONCLUSIVE, LOW_QUALITY
 from ganbench.results import atomic_write, atomic_write_text
 from ganbench.suite import Suite, read_suite
 
 __all__ = ["COLUMNS", "Reproduction", "deviations", "reproduce_folder", "write_reproduction"]
 
-COLUMNS = ["kind", "item", "cell", "metric", "paper", "paper_value", "paper_spread", "paper_spread_kind", "paper_n",
-           "ours_mean", "ours_ci95", "ours_n", "diff", "test", "p_value", "verdict", "note"]
-NOT_RUN = "not run"
 
 
 @dataclass
@@ -44,6 +43,8 @@ class Reproduction:
     folder: Path
     frame: pd.DataFrame
     deviations: list[str] = field(default_factory=list)
+    #: verdicts recomputed at every evaluation step (item x step), empty without curves
+    over: OverTraining | None = None
 
 
 def _lookup(dump: dict, dotted: str) -> Any:
@@ -61,12 +62,6 @@ class _Missing:
 
 
 _MISSING = _Missing()
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 #: the protocol suites, shipped beside the package (a source checkout or an editable install)
@@ -93,7 +88,7 @@ def deviations(table: Table, suite: Suite, protocol: Suite | None = None) -> lis
         actual = len(suite.seeds) if key == "n_seeds" else _lookup(dump, key)
         if actual is _MISSING or not same_value(actual, expected):
             name = "seeds (runs per row)" if key == "n_seeds" else key
-            out.append(f"{name}: {_show(expected)} in the paper, {_show(actual)} here")
+            out.append(f"{name}: {show_value(expected)} in the paper, {show_value(actual)} here")
     if protocol is not None:
         ours, theirs = _flat(dump), _flat(protocol.model_dump(mode="json"))
         covered = set(table.settings) | ({"seeds"} if "n_seeds" in table.settings else set())
@@ -102,7 +97,7 @@ def deviations(table: Table, suite: Suite, protocol: Suite | None = None) -> lis
                 continue
             a, b = theirs.get(key, _MISSING), ours.get(key, _MISSING)
             if a is _MISSING or b is _MISSING or not same_value(a, b):
-                out.append(f"{key}: {_show(a)} in the protocol suite, {_show(b)} here")
+                out.append(f"{key}: {show_value(a)} in the protocol suite, {show_value(b)} here")
     return out + [f"always: {text}" for text in table.differences]
 
 
@@ -110,33 +105,6 @@ def protocol_suite(name: str) -> Suite | None:
     """The shipped protocol suite of that name, read as data (None where this install has no suites/papers)."""
     path = PROTOCOL_SUITES / f"{name}.yaml"
     return read_suite(path) if path.is_file() else None
-
-
-def _matches(cell: dict[str, Any], pattern: dict[str, Any]) -> bool:
-    return all(key in cell and same_value(cell[key], value) for key, value in pattern.items())
-
-
-def _cell_of(suite: Suite, pattern: dict[str, Any]) -> tuple[str | None, str]:
-    """The label of the one cell matching ``pattern``, or (None, why not)."""
-    found = [suite.cell_label(c) for c in suite.cells() if _matches(c, pattern)]
-    shown = " ".join(f"{k}={_show(v)}" for k, v in pattern.items())
-    if len(found) == 1:
-        return found[0], ""
-    if not found:
-        return None, f"no cell of suite {suite.name} has {shown}"
-    return None, f"{len(found)} cells of suite {suite.name} have {shown}: the reference must pick one"
-
-
-def _values(trials: pd.DataFrame, label: str | None, metric: str) -> np.ndarray:
-    if label is None or metric not in trials:
-        return np.array([])
-    group = trials[trials["cell"] == label]
-    return pd.to_numeric(group[metric], errors="coerce").to_numpy(dtype=np.float64)
-
-
-def _ours(x: np.ndarray) -> dict:
-    mean, half, n = mean_ci95(x)
-    return {"ours_mean": mean, "ours_ci95": half, "ours_n": n}
 
 
 def reproduce_folder(folder: Path, alpha: float = 0.05) -> Reproduction:
@@ -147,54 +115,10 @@ def reproduce_folder(folder: Path, alpha: float = 0.05) -> Reproduction:
     folder = Path(folder)
     suite, _, trials = load_run(folder)
     paper, table = table_for_suite(suite.name)
-    rows = []
-    for row in table.rows:
-        label, why = _cell_of(suite, row.cell)
-        for metric, reported in (row.values or {None: None}).items():
-            base = {"kind": "value", "item": row.label, "cell": label or "", "metric": metric or "",
-                    "paper": reported.text() if reported else "-",
-                    "paper_value": reported.value if reported else math.nan,
-                    "paper_spread": reported.spread if reported and reported.spread is not None else math.nan,
-                    "paper_spread_kind": reported.spread_kind if reported else "",
-                    "paper_n": reported.n if reported and reported.n else math.nan}
-            if reported is None or label is None:
-                rows.append({**base, **_ours(np.array([])), "diff": math.nan, "test": "-", "p_value": math.nan,
-                             "verdict": NOT_RUN if label is None else "-", "note": "; ".join(filter(None, [why, row.note]))})
-                continue
-            x = _values(trials, label, metric)
-            verdict = value_verdict(reported, x, alpha)
-            ours = _ours(x)
-            rows.append({**base, **ours, "diff": ours["ours_mean"] - reported.value, "test": verdict.test,
-                         "p_value": verdict.p, "verdict": verdict.verdict,
-                         "note": "; ".join(filter(None, [verdict.note, row.note]))})
-    for claim in table.claims:
-        if claim.kind == "comparison":
-            (la, wa), (lb, wb) = _cell_of(suite, claim.a), _cell_of(suite, claim.b)
-            cells = f"A: {la or '?'} | B: {lb or '?'}"
-            if la is None or lb is None:
-                verdict, why = None, "; ".join(filter(None, [wa, wb]))
-            else:
-                xa, xb = _values(trials, la, claim.metric), _values(trials, lb, claim.metric)
-                verdict, why = compare_claim(xa, xb, claim.direction, alpha), ""
-                ma, mb = mean_ci95(xa)[0], mean_ci95(xb)[0]
-                cells += f" (means {ma:.4g} vs {mb:.4g})"
-        else:
-            label, why = _cell_of(suite, claim.cell)
-            cells = label or "?"
-            if label is None:
-                verdict = None
-            else:
-                x = _values(trials, label, claim.metric)
-                verdict = threshold_claim(x, claim.below, claim.above, alpha)
-                bound = f"< {claim.below:g}" if claim.below is not None else f"> {claim.above:g}"
-                cells += f" (mean {mean_ci95(x)[0]:.4g}, claim {bound})"
-        rows.append({"kind": "claim", "item": claim.statement, "cell": cells, "metric": claim.metric,
-                     "paper": claim.id, "test": verdict.test if verdict else "-",
-                     "p_value": verdict.p if verdict else math.nan,
-                     "verdict": verdict.verdict if verdict else NOT_RUN,
-                     "note": "; ".join(filter(None, [why, verdict.note if verdict else ""]))})
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    return Reproduction(paper, table, suite, folder, frame, deviations(table, suite, protocol_suite(suite.name)))
+    frame = judge(table, suite, trials, alpha)
+    over = over_training(table, suite, trials, folder / "curves.parquet", alpha)
+    return Reproduction(paper, table, suite, folder, frame, deviations(table, suite, protocol_suite(suite.name)),
+                        over)
 
 
 # --- output --------------------------------------------------------------------------
@@ -211,18 +135,41 @@ def _ours_text(r: pd.Series) -> str:
     return f"{_num(r['ours_mean'])}{half} (n = {int(r['ours_n'])})"
 
 
+def _interval(r: pd.Series) -> str:
+    if not (math.isfinite(r["diff_low"]) and math.isfinite(r["diff_high"])):
+        return "-"
+    margin = f" (± {_num(r['margin'])})" if math.isfinite(r["margin"]) else " (no margin)"
+    return f"[{_num(r['diff_low'])}, {_num(r['diff_high'])}]{margin}"
+
+
 def value_table(rep: Reproduction) -> pd.DataFrame:
     v = rep.frame[rep.frame["kind"] == "value"]
     return pd.DataFrame({
         "row": v["item"], "metric": v["metric"], "paper": v["paper"], "ours (mean ± 95% CI)": [_ours_text(r) for _, r in v.iterrows()],
-        "ours - paper": v["diff"].map(_num), "test": v["test"], "p": v["p_value"].map(_num),
+        "ours - paper": v["diff"].map(_num), "90% interval (margin)": [_interval(r) for _, r in v.iterrows()],
+        "detectable at 80%": v["min_detectable"].map(_num), "test": v["test"], "p": v["p_value"].map(_num),
         "verdict": v["verdict"], "note": v["note"]})
 
 
 def claim_table(rep: Reproduction) -> pd.DataFrame:
     c = rep.frame[rep.frame["kind"] == "claim"]
     return pd.DataFrame({"claim": c["item"], "metric": c["metric"], "cells": c["cell"], "test": c["test"],
-                         "p": c["p_value"].map(_num), "verdict": c["verdict"], "note": c["note"]})
+                         "p": c["p_value"].map(_num), "p (Holm)": c["p_adjusted"].map(_num), "verdict": c["verdict"],
+                         "note": c["note"]})
+
+
+def over_training_table(rep: Reproduction) -> pd.DataFrame | None:
+    """Item x step verdicts (first letters) and the step from which each stays fixed."""
+    if rep.over is None:
+        return None
+    short = rep.over.verdicts.apply(lambda col: col.map(_abbreviation))
+    short.columns = [str(step) for step in short.columns]
+    short.insert(0, "fixed from step", rep.over.stable_from)
+    return short.reset_index()
+
+
+def _abbreviation(verdict: str) -> str:
+    return {LOW_QUALITY: "L", NOT_RUN: "-", "-": "-"}.get(verdict, verdict[:1].upper())
 
 
 def _counts(series: pd.Series) -> str:
@@ -238,9 +185,13 @@ def header(rep: Reproduction) -> list[str]:
         f"table: {rep.table.title}",
         f"run: suite `{s.name}` (hash `{s.suite_hash()}`), {len(s.cells())} cells x {seeds} seeds, "
         f"{s.budget.steps} steps (results folder `{rep.folder.name}/`)",
-        "verdicts (alpha 0.05): a value `agrees` when the paper's value is inside our 95% t-interval or the difference "
-        "is not significant (Welch from summary statistics), `differs` when it is, `inconclusive` with fewer than 2 runs; "
-        "a claim `holds` when its one-sided test is significant, `fails` when the opposite one is",
+        "verdicts (alpha 0.05): a value `agrees` only when equivalence is shown (the 90% interval of ours - paper inside "
+        "the metric's margin: TOST), `differs` when the difference is significant and outside the margin, else "
+        "`inconclusive` (with the difference this run could detect at 80% power); a one-run paper value is judged "
+        "through a prediction interval. A claim `holds` when its one-sided test (exact permutation or sign test for "
+        "discrete or tied values, Welch t otherwise) is significant after Holm's correction over the table's claims, "
+        "`fails` when the opposite one is; a coverage claim below the table's quality floor is "
+        "`inconclusive (low quality)`",
         f"values: {_counts(value_table(rep)['verdict'])}; claims: {_counts(claim_table(rep)['verdict'])}",
     ]
 
@@ -252,6 +203,14 @@ def to_markdown(rep: Reproduction) -> str:
         lines += ["## The paper's rows", "", value_table(rep).to_markdown(index=False), ""]
     if rep.table.claims:
         lines += ["## The paper's claims", "", claim_table(rep).to_markdown(index=False), ""]
+    over = over_training_table(rep)
+    if over is not None:
+        lines += ["## Verdicts over training", "",
+                  "Each verdict recomputed from curves.parquet at every evaluation step (A agrees, D differs, "
+                  "H holds, F fails, I inconclusive, L inconclusive (low quality)); `fixed from step`: the first "
+                  "step from which it no longer changes.", "", over.to_markdown(index=False), ""]
+        if (rep.folder / "plots" / OVER_TRAINING_PLOT).is_file():
+            lines += [f"![verdicts over training](plots/{OVER_TRAINING_PLOT})", ""]
     lines += ["## Deviations from the paper's protocol", ""]
     lines += [f"- {d}" for d in rep.deviations] or ["- none"]
     lines += ["", "## The paper's protocol", "", rep.table.protocol, ""]
@@ -270,6 +229,11 @@ def to_html(rep: Reproduction) -> str:
         parts += ["<h2>The paper's rows</h2>", table(value_table(rep))]
     if rep.table.claims:
         parts += ["<h2>The paper's claims</h2>", table(claim_table(rep))]
+    over = over_training_table(rep)
+    if over is not None:
+        parts += ["<h2>Verdicts over training</h2>", table(over)]
+        if (rep.folder / "plots" / OVER_TRAINING_PLOT).is_file():
+            parts.append(f'<img src="plots/{OVER_TRAINING_PLOT}" alt="verdicts over training">')
     parts += ["<h2>Deviations from the paper's protocol</h2>",
               "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in rep.deviations or ["none"]) + "</ul>",
               "<h2>The paper's protocol</h2>", f"<p>{html.escape(rep.table.protocol)}</p>", "</body></html>", ""]
@@ -279,13 +243,18 @@ def to_html(rep: Reproduction) -> str:
 def write_reproduction(rep: Reproduction) -> list[Path]:
     """reproduce.csv (full precision), .md and .html in the results folder, each written atomically."""
     csv, md, page = (rep.folder / f"reproduce.{ext}" for ext in ("csv", "md", "html"))
+    written = []
+    if rep.over is not None:
+        written.append(plot_over_training(rep.over, rep.folder / "plots" / OVER_TRAINING_PLOT,
+                                          f"{rep.paper.key} {rep.table.id}"))
     atomic_write(csv, lambda tmp: rep.frame.to_csv(tmp, index=False))
     atomic_write_text(md, to_markdown(rep))
     atomic_write_text(page, to_html(rep))
-    return [md, csv, page]
+    return [md, csv, page] + written
 
 
-_STYLE = {"agrees": "green", "holds": "green", "differs": "red", "fails": "red", INCONCLUSIVE: "yellow"}
+_STYLE = {"agrees": "green", "holds": "green", "differs": "red", "fails": "red", INCONCLUSIVE: "yellow",
+          LOW_QUALITY: "yellow"}
 
 
 def render(rep: Reproduction) -> Group:
