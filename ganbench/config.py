@@ -94,7 +94,8 @@ class TrialConfig(BaseModel):
     # optimisation
     batch_size: Int = Field(64, ge=1, description="minibatch size m of Algorithm 1, for real and for z")
     z_dim: Int = Field(2, ge=1, description="dimension of the generator's Gaussian noise z")
-    optimizer: Literal["adam", "sgd"] = Field("adam", description="adam (default) or plain sgd (Dirac-GAN studies)")
+    optimizer: Literal["adam", "sgd"] = Field("adam", description="adam (default) or sgd (Dirac-GAN studies; with "
+                                                  "momentum and lr_decay below: Goodfellow 2014)")
     lr_g: Float = Field(1e-4, gt=0, description="generator learning rate")
     lr_d: Float = Field(1e-4, gt=0, description="discriminator learning rate (TTUR: may differ from lr_g)")
     betas: tuple[Float, Float] = Field((0.5, 0.999), description="Adam betas for G and D")
@@ -103,7 +104,12 @@ class TrialConfig(BaseModel):
     hidden: Int = Field(128, ge=1, description="hidden width of the MLP layers")
     depth: Int = Field(2, ge=1, le=100, description="hidden layers in G and in D (cyclegan: residual blocks)")
     d_maxout: Int = Field(0, ge=0, le=100, description="maxout pieces in D (>= 2 turns maxout on; Goodfellow 2014 used 5)")
-    d_dropout: Float = Field(0.0, ge=0, lt=1, description="dropout rate before each D layer")
+    d_dropout: Float = Field(0.0, ge=0, lt=1, description="dropout rate before each hidden D layer (on D's input "
+                             "too unless d_dropout_input is set; not before D's output layer: d_dropout_output)")
+    d_dropout_input: Optional[Float] = Field(None, ge=0, lt=1, description="mlp: dropout rate on D's input (before "
+                                             "its first layer); unset: d_dropout. Goodfellow 2014: 0.2 (keep 0.8)")
+    d_dropout_output: Float = Field(0.0, ge=0, lt=1, description="mlp: dropout rate before D's output layer (0: "
+                                    "none). Goodfellow 2014: 0.5, as pylearn2 drops every layer's input")
     d_norm: Optional[Literal["none", "batch", "layer", "instance", "spectral"]] = Field(
         None, description="normalisation in D; unset: the architecture's own (dcgan/cgan batch, resnet spectral, "
         "cyclegan instance), and layer norm for wgan-gp (Gulrajani et al. 2017: no batch norm in the critic)"
@@ -142,6 +148,10 @@ class TrialConfig(BaseModel):
     updates: Literal["alternating", "simultaneous"] = Field(
         "alternating", description="alternating: Algorithm 1's k D then m G updates; simultaneous: both gradients "
         "at the current point, then both applied (k = m = 1)")
+    alternating_order: Literal["d_first", "g_first"] = Field(
+        "d_first", description="alternating updates: d_first is Algorithm 1's (k D then m G updates); g_first "
+        "takes the m G updates first, then the k D updates (Mescheder et al.'s Dirac-GAN notebook, trajectory_altgd); "
+        "simultaneous updates have no order and ignore it")
     g_ema: Float = Field(0.0, ge=0, lt=1, description="beta of an exponential moving average of G's weights, "
                          "evaluated instead of G (e.g. 0.999); 0: off")
     g_hidden: Optional[Int] = Field(None, ge=1, description="mlp: G's width (unset: hidden)")
@@ -150,9 +160,48 @@ class TrialConfig(BaseModel):
     d_depth: Optional[Int] = Field(None, ge=1, le=100, description="mlp: D's hidden layers (unset: depth)")
     g_norm: Optional[Literal["none", "batch"]] = Field(None, description="mlp: normalisation in G's hidden layers "
                                                       "(PacGAN: batch, without bias)")
-    init: Literal["default", "normal_0.02"] = Field("default", description="weight init: torch's default, or "
-                                                   "N(0, 0.02) weights and zero biases (DCGAN, PacGAN)")
-    z_dist: Literal["normal", "uniform"] = Field("normal", description="z ~ N(0, I), or U[-1, 1] (DCGAN, VEEGAN)")
+    init: Literal["default", "normal_0.02", "uniform"] = Field(
+        "default", description="weight init: torch's default, N(0, 0.02) weights and zero biases (DCGAN, PacGAN), "
+        "or uniform: U[-g_init_range, g_init_range] in G, d_init_range in D, zero biases (pylearn2's irange)")
+    z_dist: Literal["normal", "uniform", "uniform_sqrt3"] = Field(
+        "normal", description="z ~ N(0, I), U[-1, 1] (DCGAN, VEEGAN), or U[-sqrt 3, sqrt 3] (unit variance: the "
+        "'uniform' noise of goodfeli/adversarial, Generator.get_noise)")
+    g_init_range: Optional[Float] = Field(None, gt=0, description="init: uniform: G's weights ~ U[-a, a], biases 0 "
+                                          "(pylearn2's irange; Goodfellow 2014 MNIST: 0.05)")
+    d_init_range: Optional[Float] = Field(None, gt=0, description="init: uniform: D's weights ~ U[-a, a], biases 0 "
+                                          "(pylearn2's irange; Goodfellow 2014 MNIST: 0.005)")
+    # SGD schedules (optimizer: sgd), in iterations of Algorithm 1 (t = iterations done before this one)
+    momentum: Float = Field(0.0, ge=0, lt=1, description="SGD momentum (heavy ball, pylearn2's Momentum rule: "
+                            "v <- mu v - lr g, p <- p + v); with momentum_final, its value at iteration 0")
+    momentum_final: Optional[Float] = Field(None, ge=0, lt=1, description="momentum reached after "
+                                            "momentum_saturate_steps (pylearn2 MomentumAdjustor's final_momentum); "
+                                            "unset: momentum stays constant")
+    momentum_saturate_steps: Int = Field(0, ge=0, description="iterations over which momentum goes linearly to "
+                                         "momentum_final: mu_t = mu0 + (mu1 - mu0) min(1, floor(t / e) e / S), "
+                                         "e = momentum_every, S this")
+    momentum_every: Int = Field(1, ge=1, description="iterations between momentum changes (MomentumAdjustor moves "
+                                "it once per epoch: epoch images / batch_size)")
+    lr_decay: Float = Field(1.0, ge=1, description="SGD exponential decay: lr_t = max(lr / lr_decay^t, lr_min) for "
+                            "both players, t iterations done (pylearn2 ExponentialDecay's decay_factor); 1: none")
+    lr_min: Float = Field(0.0, ge=0, description="floor of each player's learning rate under lr_decay "
+                          "(ExponentialDecay's min_lr)")
+    # protocol options (PacGAN's toy code, fjxmlzn/PacGAN); each default is the harness's behaviour before them
+    train_set_size: Optional[Int] = Field(
+        None, ge=1, description="a fixed training set of N points drawn once per trial (seeded by the trial) from "
+        "the dataset, every real sample (every packing slot) drawn from it uniformly with replacement (PacGAN: "
+        "100,000); unset: fresh draws from the dataset at every step")
+    g_per_pac_slot: bool = Field(
+        False, description="with pac > 1, G's batch norm normalises each packing slot's batch_size samples by "
+        "their own statistics, as running G once per slot does (PacGAN's code), and updates its running "
+        "statistics once per step with the slots' mean; false: statistics over all batch_size * pac samples")
+    g_norm_momentum: Optional[Float] = Field(
+        None, gt=0, le=1, description="momentum of G's batch-norm running statistics, torch's convention "
+        "(running = (1 - m) running + m batch; a TF/Blocks decay d is m = 1 - d; PacGAN: 0.05); unset: torch's 0.1")
+    g_norm_eps: Optional[Float] = Field(None, gt=0, description="epsilon of G's batch norm (Blocks, PacGAN: 1e-4); "
+                                        "unset: torch's 1e-5")
+    g_norm_gamma_init: Literal["by_init", "ones"] = Field(
+        "by_init", description="initial scale (gamma) of G's batch norm: by_init = what `init` gives (torch's ones; "
+        "N(1, 0.02) with init normal_0.02, as DCGAN); ones = 1, shift 0 whatever `init` (Blocks' default, PacGAN)")
 
     @field_validator("model")
     @classmethod
@@ -231,6 +280,26 @@ class TrialConfig(BaseModel):
         if self.updates == "simultaneous" and (self.d_steps_per_g_step, self.g_steps_per_d_step) != (1, 1):
             raise ValueError("updates: simultaneous makes one joint step per iteration; set d_steps_per_g_step "
                              "and g_steps_per_d_step to 1")
+        return self
+
+    @model_validator(mode="after")
+    def _schedules_and_init_complete(self):
+        sgd_only = [k for k in ("momentum", "momentum_final", "lr_decay", "lr_min")
+                    if getattr(self, k) != type(self).model_fields[k].default]
+        if sgd_only and self.optimizer != "sgd":
+            raise ValueError(f"{', '.join(sgd_only)}: SGD's momentum and learning-rate schedule take optimizer: sgd")
+        if self.momentum_final is None and (self.momentum_saturate_steps or self.momentum_every != 1):
+            raise ValueError("momentum_saturate_steps/momentum_every schedule momentum towards momentum_final; "
+                             "set momentum_final")
+        if self.momentum_final is not None and not self.momentum_saturate_steps:
+            raise ValueError("momentum_final: give momentum_saturate_steps >= 1 (the iterations it takes to reach it)")
+        if self.lr_min > min(self.lr_g, self.lr_d):
+            raise ValueError(f"lr_min = {self.lr_min:g} lies above a learning rate ({self.lr_g:g}, {self.lr_d:g}): "
+                             "it is a floor the decay stops at")
+        ranges = (self.g_init_range, self.d_init_range)
+        if (self.init == "uniform") != all(r is not None for r in ranges) or \
+                (self.init != "uniform" and any(r is not None for r in ranges)):
+            raise ValueError("init: uniform takes both g_init_range and d_init_range (and they take init: uniform)")
         return self
 
     @model_validator(mode="after")

@@ -68,3 +68,30 @@ class ModeMixture(Dataset):
         idx = torch.randint(self.n_modes, (n,), generator=generator, device=device)
         noise = torch.randn(n, self.centers.shape[1], generator=generator, device=device)
         return on_device(self.centers, device)[idx] + self.std * noise
+
+
+class TrainingSet(Dataset):
+    """A fixed training set: ``size`` points drawn once from ``source``, then sampled uniformly with replacement.
+
+    PacGAN's toy protocol trains on 100,000 points drawn once per run (fjxmlzn/PacGAN:
+    synthetic_data_experiments/PacGAN/pacgan/datasets.py, ``GaussianPackingMixture``), not on fresh draws
+    of the mixture. The points are drawn on the CPU from their own generator seeded with ``seed`` (the same
+    set on any device), then kept on ``device``; ``sample(n, generator)`` draws n row indices from
+    ``generator`` (every packing slot of every row independently, as ``pac`` consecutive rows).
+    """
+
+    def __init__(self, source: Dataset, size: int, seed: int, device: torch.device | str = "cpu"):
+        self.source, self.size = source, int(size)
+        self.points = source.sample(self.size, torch.Generator().manual_seed(seed)).to(device)
+
+    @property
+    def shape(self) -> tuple[int, ...]:  # type: ignore[override]
+        return tuple(self.points.shape[1:])
+
+    @property
+    def primary_metric(self) -> str:  # type: ignore[override]
+        return self.source.primary_metric
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        idx = torch.randint(self.size, (n,), generator=generator, device=generator.device)
+        return self.points[idx.to(self.points.device)].to(generator.device)

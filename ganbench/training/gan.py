@@ -17,10 +17,11 @@ from ganbench.models.layers import dcgan_init
 from ganbench.registry import DATASETS, MODELS
 from ganbench.status import Status
 from ganbench.training.accel import configure_backends, prepare_modules, retain_freed_memory
+from ganbench.training.optim import make_optimizers
 
 #: TrialConfig keys a model factory may take as keyword arguments (its signature says which it uses)
 MODEL_OPTIONS = ("hidden", "depth", "d_maxout", "d_dropout", "d_norm", "d_projection", "conditional",
-                 "g_hidden", "g_depth", "d_hidden", "d_depth", "g_norm")
+                 "g_hidden", "g_depth", "d_hidden", "d_depth", "g_norm", "d_dropout_input", "d_dropout_output")
 #: options of CycleGAN's G step, meaningless for any other model
 CYCLE_OPTIONS = ("cycle_weight", "identity_weight")
 
@@ -107,6 +108,8 @@ def variant_problems(cfg: TrialConfig, is_cycle: bool, conditional: bool) -> lis
         (cfg.instance_noise > 0 and is_cycle, f"instance_noise={cfg.instance_noise} (not for CycleGAN)"),
         (cfg.updates != "alternating" and is_cycle, f"updates={cfg.updates!r} (CycleGAN alternates)"),
         (cfg.consensus > 0 and is_cycle, f"consensus={cfg.consensus} (not for CycleGAN)"),
+        (cfg.train_set_size is not None and (is_cycle or conditional),
+         f"train_set_size={cfg.train_set_size} (a fixed training set takes unconditional one-domain data)"),
     ]
     return [what for flag, what in checks if flag]
 
@@ -119,6 +122,10 @@ def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
     factory = MODELS.get(cfg.model)
     accepted = inspect.signature(factory).parameters
     derived = {"n_classes": getattr(data, "n_classes", 0), "gradient_penalty": cfg.loss == "wgan-gp"}
+    if cfg.g_per_pac_slot and cfg.pac > 1:  # G's batch norm per packing slot (PacGAN's G once per slot)
+        if "g_norm_slots" not in accepted:
+            raise ValueError(f"model {cfg.model!r} cannot run G per packing slot (g_per_pac_slot: only mlp)")
+        derived["g_norm_slots"] = cfg.pac
     kwargs = {name: getattr(cfg, name) for name in model_options(cfg.model)}
     kwargs.update({name: value for name, value in derived.items() if name in accepted})
     models = factory(data.shape, cfg.z_dim, **kwargs)
@@ -128,6 +135,10 @@ def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
     if cfg.init == "normal_0.02":
         for net in models:
             dcgan_init(net)
+    elif cfg.init == "uniform":
+        for net, bound in zip(models, (cfg.g_init_range, cfg.d_init_range)):
+            uniform_init(net, bound)
+    set_g_norm(models[0], cfg)
     is_cycle = getattr(models[0], "is_cycle", False)
     two_domains = hasattr(data, "sample_pair")
     if is_cycle != two_domains:
@@ -147,6 +158,41 @@ def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
     return models
 
 
+#: TrialConfig keys that set G's batch-norm layers (``set_g_norm``)
+G_NORM_OPTIONS = ("g_norm_momentum", "g_norm_eps", "g_norm_gamma_init")
+
+
+def set_g_norm(G: nn.Module, cfg: TrialConfig) -> None:
+    """G's batch norm as the config sets it: momentum and epsilon of every batch-norm layer, and its initial
+    scale and shift (``g_norm_gamma_init: ones``, after ``init``). An option set on a G with no batch norm is
+    an error (never dropped silently)."""
+    set_ = [k for k in G_NORM_OPTIONS if getattr(cfg, k) != TrialConfig.model_fields[k].default]
+    if not set_:
+        return
+    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        raise ValueError(f"model {cfg.model!r}'s G has no batch norm for {', '.join(set_)} (mlp: set g_norm: batch)")
+    with torch.no_grad():
+        for m in norms:
+            if cfg.g_norm_momentum is not None:
+                m.momentum = cfg.g_norm_momentum
+            if cfg.g_norm_eps is not None:
+                m.eps = cfg.g_norm_eps
+            if cfg.g_norm_gamma_init == "ones" and m.affine:
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+
+
+def uniform_init(net: nn.Module, bound: float) -> None:
+    """pylearn2's ``irange``: every Linear/conv weight ~ U[-bound, bound], every bias 0 (``init_bias`` 0)."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                m.weight.uniform_(-bound, bound)
+                if m.bias is not None:
+                    m.bias.zero_()
+
+
 def build(cfg: TrialConfig) -> GAN:
     torch.manual_seed(cfg.seed)  # weight initialisation
     device = resolve_device(cfg.device)
@@ -154,12 +200,6 @@ def build(cfg: TrialConfig) -> GAN:
     retain_freed_memory()
     data = DATASETS.get(cfg.dataset)()
     G, D = prepare_modules(*make_models(cfg, data), cfg, device, image_data=len(data.shape) == 3)
-    if cfg.optimizer == "adam":
-        fused = device.type in ("cpu", "cuda")  # one kernel for all parameters: ~3x faster steps on small models
-        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused)
-        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas_d or cfg.betas, fused=fused)
-    else:
-        opt_g = torch.optim.SGD(G.parameters(), lr=cfg.lr_g)
-        opt_d = torch.optim.SGD(D.parameters(), lr=cfg.lr_d)
+    opt_g, opt_d = make_optimizers(cfg, G, D, device)  # SGD's schedules: training.optim
     loss = make_loss(cfg.loss, clip=cfg.clip, gp_weight=cfg.gp_weight)
     return GAN(G, D, loss, data, opt_g, opt_d, device, amp=cfg.amp == "bf16")

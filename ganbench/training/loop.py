@@ -27,8 +27,10 @@ from ganbench.metrics.throughput import peak_memory_mb
 from ganbench.status import Status
 from ganbench.training.accel import count_flops, peak_tflops
 from ganbench.training.cycle import cycle_d_update, cycle_g_update
+from ganbench.training.dirac_jacobian import final_metrics as dirac_final_metrics
 from ganbench.training.evaluate import evaluate
 from ganbench.training.gan import GAN, TrainResult, build
+from ganbench.training.optim import schedule_step
 from ganbench.training.pictures import trial_pictures
 from ganbench.training.simultaneous import joint_update
 from ganbench.training.updates import StackedStreams, Stream, Update, d_update, g_update
@@ -72,7 +74,7 @@ class Solo:
         self.cfgs = [cfg]
         self.gan = build(cfg)
         # Separate streams: training draws never depend on how often we evaluate.
-        self.stream = Stream(self.gan.device, cfg.seed, cfg.z_dist)
+        self.stream = Stream.of_trial(self.gan, cfg)  # its fixed training set too, with train_set_size
         self.active = torch.ones(1, dtype=torch.bool, device=self.gan.device)
         self.gan.G.train(), self.gan.D.train()
         self.ema, self.evaluated = None, self.gan
@@ -101,20 +103,31 @@ def updates_for(gan: GAN) -> tuple[Update, Update]:
 
 
 def iteration(trainer: Trainer) -> tuple[Tensor, Tensor]:
-    """One iteration of Algorithm 1: k D updates, then m G updates (or one joint step, with
-    ``updates: simultaneous``); the last losses of each."""
+    """One iteration of Algorithm 1: k D updates, then m G updates (m G then k D with ``alternating_order:
+    g_first``; one joint step with ``updates: simultaneous``); the last losses of each."""
     cfg = trainer.cfgs[0]
     if cfg.updates == "simultaneous":
         d_loss, g_loss = joint_update(trainer.gan, cfg, trainer.stream)
         trainer.after_g_update()
         return d_loss, g_loss
     update_d, update_g = updates_for(trainer.gan)
-    for _ in range(cfg.d_steps_per_g_step):
-        d_loss = update_d(trainer.gan, cfg, trainer.stream)
-    for _ in range(cfg.g_steps_per_d_step):
-        g_loss = update_g(trainer.gan, cfg, trainer.stream)
-        trainer.after_g_update()
-    return d_loss, g_loss
+
+    def d_steps():
+        for _ in range(cfg.d_steps_per_g_step):
+            loss = update_d(trainer.gan, cfg, trainer.stream)
+        return loss
+
+    def g_steps():
+        for _ in range(cfg.g_steps_per_d_step):
+            loss = update_g(trainer.gan, cfg, trainer.stream)
+            trainer.after_g_update()
+        return loss
+
+    if cfg.alternating_order == "g_first":  # the m G updates first (Mescheder et al.'s trajectory_altgd)
+        g_loss = g_steps()
+        return d_steps(), g_loss
+    d_loss = d_steps()
+    return d_loss, g_steps()
 
 
 def samples_per_iteration(cfg: TrialConfig, loss) -> int:
@@ -156,6 +169,7 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
 
     for step in range(1, c0.steps + 1):
         trainer.gan.step = step
+        schedule_step(trainer.gan, c0, step)  # SGD's lr decay and momentum ramp (the members share them)
         d_loss, g_loss = iteration(trainer)
         # Accumulated on the device and read only at evaluation (no host sync per step); a stacked
         # trial whose loss is not finite stops being updated from the next iteration on.
@@ -212,6 +226,7 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
         if cfg.target is not None:
             curve = [(s, v) for s, name, v in curves[i] if name == cfg.target.metric]
             out["steps_to_threshold"] = steps_to_threshold(curve, cfg.target.value, metric(cfg.target.metric))
+        out.update(dirac_final_metrics(cfg, trainer.gan.data, curves[i]))  # Dirac data only: the update's Jacobian
         out.update(shared)
         gan = trainer.trial(i)
         pictures = {}

@@ -212,5 +212,8 @@ def estimate_memory(cfg: TrialConfig, data: Dataset,
     phase, batch, (activations, inputs) = max(
         [("training", n, train), ("evaluation", n_eval, evaluation)], key=lambda item: sum(item[2]))
     params_g, params_d = nbytes(G), nbytes(D)
-    state = STATE_COPIES[cfg.optimizer] * (params_g + params_d) + nbytes(G, buffers=True) + nbytes(D, buffers=True)
+    velocity = cfg.optimizer == "sgd" and (cfg.momentum > 0 or cfg.momentum_final is not None)  # SGD momentum's buffer
+    copies = STATE_COPIES[cfg.optimizer] + int(velocity)
+    state = copies * (params_g + params_d) + nbytes(G, buffers=True) + nbytes(D, buffers=True)
+    state += (cfg.train_set_size or 0) * sample_bytes  # a fixed training set stays resident (train_set_size)
     return MemoryEstimate(params_g, params_d, state, passes * g_per, d_per, phase, batch, activations, inputs)

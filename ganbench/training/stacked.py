@@ -21,7 +21,8 @@ M trials by one step); ``batch_trials`` = M.
 
 Supported: model ``mlp`` without dropout or D normalisation (D LeakyReLU or maxout; G plain or
 batch-normalised, ``g_norm: batch``, each trial normalising by its own batch and keeping its own
-running statistics, which its evaluation reads), every loss but WGAN-GP (members may differ in loss:
+running statistics, which its evaluation reads; per packing slot with ``g_per_pac_slot``), each trial's own
+fixed training set (``train_set_size``), every loss but WGAN-GP (members may differ in loss:
 ``StackedLoss``), R1/R2 with per-trial weights, Adam, alternating or simultaneous updates (so PacGAN's
 protocol stacks), eager or with ``compile: true`` (the stacked forward and its backward compiled once
 for all members), ``amp: bf16`` (the batched matmuls under bf16 autocast, as for one trial);
@@ -51,7 +52,15 @@ SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan", "rsgan
 SHARED_KEYS = (
     "model", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "steps", "eval_every",
     "batch_size", "z_dim", "hidden", "depth", "device", "amp", "pac", "instance_noise", "instance_noise_decay_steps",
-    "g_hidden", "g_depth", "d_hidden", "d_depth", "d_maxout", "g_norm", "updates", "compile",
+    "g_hidden", "g_depth", "d_hidden", "d_depth", "d_maxout", "g_norm", "updates", "alternating_order",
+    "compile",
+    # SGD's schedules and D's per-layer dropout: refused by ``unsupported`` today (Adam only, no dropout), and
+    # shared here so that a stacked SGD or dropout can never train every member with member 0's value
+    "optimizer", "momentum", "momentum_final", "momentum_saturate_steps", "momentum_every", "lr_decay", "lr_min",
+    "d_dropout", "d_dropout_input", "d_dropout_output",
+    # G's batch-norm layers as built and set (the stacked forward reads member 0's layers: slots, momentum, eps);
+    # train_set_size and g_norm_gamma_init are per trial (each member's own stream and initial weights)
+    "g_per_pac_slot", "g_norm_momentum", "g_norm_eps",
 )
 
 
@@ -62,6 +71,8 @@ def unsupported(cfg: TrialConfig) -> list[str]:
         (cfg.optimizer != "adam", f"optimizer={cfg.optimizer!r} (only 'adam')"),
         (cfg.loss not in SUPPORTED_LOSSES, f"loss={cfg.loss!r} (only {', '.join(SUPPORTED_LOSSES)})"),
         (cfg.d_dropout > 0, f"d_dropout={cfg.d_dropout} (no dropout)"),
+        ((cfg.d_dropout_input or 0) > 0 or cfg.d_dropout_output > 0,
+         f"d_dropout_input={cfg.d_dropout_input}, d_dropout_output={cfg.d_dropout_output} (no dropout)"),
         (cfg.unroll_steps > 0, f"unroll_steps={cfg.unroll_steps} (no unrolled D)"),
         (cfg.g_ema > 0, f"g_ema={cfg.g_ema} (no EMA generator)"),
         (cfg.consensus > 0, f"consensus={cfg.consensus} (no consensus optimization)"),
@@ -259,7 +270,8 @@ class Stacked:
         loss = StackedLoss([gan.loss for gan in self.gans], first.device)
         self.gan = GAN(G, D, loss, first.data, opt_g, opt_d, first.device, amp=first.amp, lead_dims=2,
                        penalty_weights=weights)
-        self.stream = StackedStreams([Stream(first.device, cfg.seed, cfg.z_dist) for cfg in self.cfgs])
+        # each trial its own stream (and fixed training set: train_set_size is per trial, not a shared key)
+        self.stream = StackedStreams([Stream.of_trial(gan, cfg) for gan, cfg in zip(self.gans, self.cfgs)])
 
     def trial(self, i: int) -> GAN:
         gan = self.gans[i]

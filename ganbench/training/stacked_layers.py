@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from ganbench.models.mlp import Maxout
+from ganbench.models.mlp import Maxout, SlotBatchNorm1d
 
 #: one layer over stacked members: (state, x [M, n, ...], training, active [M] bool or None) -> [M, n, ...]
 StackedLayer = Callable[[dict[str, Tensor], Tensor, bool, "Tensor | None"], Tensor]
@@ -51,6 +51,8 @@ def batch_norm(layer: nn.BatchNorm1d, prefix: str, state: dict[str, Tensor], x: 
         return t.view(m, 1, c, *(1,) * (x.dim() - 3))
 
     mean_run, var_run = state.get(f"{prefix}running_mean"), state.get(f"{prefix}running_var")
+    if training and getattr(layer, "slots", 1) > 1:  # SlotBatchNorm1d: each packing slot by its own statistics
+        return slot_batch_norm(layer, prefix, state, x, active)
     if training or mean_run is None:  # no running stats tracked: torch uses the batch's in eval too
         var, mean = torch.var_mean(x, dim=dims, correction=0)
         if training and mean_run is not None:
@@ -60,6 +62,22 @@ def batch_norm(layer: nn.BatchNorm1d, prefix: str, state: dict[str, Tensor], x: 
     y = (x - per_channel(mean)) * per_channel(torch.rsqrt(var + layer.eps))
     w, b = state.get(f"{prefix}weight"), state.get(f"{prefix}bias")
     return y if w is None else y * per_channel(w) + per_channel(b)
+
+
+def slot_batch_norm(layer: SlotBatchNorm1d, prefix: str, state: dict[str, Tensor], x: Tensor,
+                    active: Tensor | None) -> Tensor:
+    """``SlotBatchNorm1d`` in training, per member: x [M, slots * b, C], each slot's b samples normalised by
+    their own statistics; the running statistics move once, by the slots' mean (as the layer alone does)."""
+    m, n, c = x.shape
+    if n % layer.slots:
+        raise ValueError(f"per-slot batch norm: a training batch of {n} rows is not whole packs of {layer.slots}")
+    xs = x.view(m, n // layer.slots, layer.slots, c)
+    var, mean = torch.var_mean(xs, dim=1, keepdim=True, correction=0)  # [M, 1, slots, C]
+    if state.get(f"{prefix}running_mean") is not None:
+        update_running_stats(layer, prefix, state, mean.mean((1, 2)), var.mean((1, 2)), n // layer.slots, active)
+    y = ((xs - mean) * torch.rsqrt(var + layer.eps)).view(m, n, c)
+    w, b = state.get(f"{prefix}weight"), state.get(f"{prefix}bias")
+    return y if w is None else y * w[:, None] + b[:, None]
 
 
 @torch.no_grad()
@@ -92,7 +110,7 @@ def stacked_layer(name: str, layer: nn.Module) -> StackedLayer | None:
     prefix, kind = f"{name}.", type(layer)
     if kind is nn.Linear:
         return lambda state, x, training, active: linear(state, prefix, x)
-    if kind in (Maxout, nn.BatchNorm1d):
+    if kind in (Maxout, nn.BatchNorm1d, SlotBatchNorm1d):
         return functools.partial(maxout if kind is Maxout else batch_norm, layer, prefix)
     if kind is nn.ReLU:
         return lambda state, x, training, active: torch.relu(x)

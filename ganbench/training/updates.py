@@ -13,6 +13,7 @@ on a real batch.
 from __future__ import annotations
 
 import functools
+import math
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import torch
@@ -24,6 +25,7 @@ from ganbench.training.accel import autocast
 from ganbench.training.unrolled import unrolled_critic
 
 if TYPE_CHECKING:
+    from ganbench.datasets import Dataset
     from ganbench.training.gan import GAN
 
 #: an update of Algorithm 1: (gan, cfg, stream) -> its loss, detached ([] for one trial, [M] stacked)
@@ -37,13 +39,32 @@ class Stream:
     trial draws exactly what a plain CPU generator with its seed draws. Order of draws: a D
     update takes its real batch, then z; a G update takes z (then labels, when conditional; with
     consensus, a real batch and its labels instead).
+
+    ``train_set`` (``train_set_size``): real batches are drawn from this fixed set of the trial's
+    (``datasets.TrainingSet``) instead of fresh from the dataset; ``Stream.of_trial`` builds it.
     """
 
-    def __init__(self, device: torch.device, seed: int, z_dist: str = "normal"):
+    #: added to the trial's seed for the draw of its fixed training set (apart from training's and evaluation's)
+    TRAIN_SET_SEED_OFFSET = 2**33
+
+    def __init__(self, device: torch.device, seed: int, z_dist: str = "normal", train_set: "Dataset | None" = None):
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.z_dist = z_dist
+        self.train_set = train_set
+
+    @classmethod
+    def of_trial(cls, gan: "GAN", cfg: TrialConfig) -> "Stream":
+        """The trial's stream: seeded by ``cfg.seed``, with its fixed training set when ``train_set_size`` is set
+        (N points of ``gan.data`` drawn once, seeded by the trial, kept on its device)."""
+        from ganbench.datasets import TrainingSet
+
+        train_set = None if cfg.train_set_size is None else \
+            TrainingSet(gan.data, cfg.train_set_size, cfg.seed + cls.TRAIN_SET_SEED_OFFSET, gan.device)
+        return cls(gan.device, cfg.seed, cfg.z_dist, train_set)
 
     def real(self, gan: "GAN", n: int) -> tuple[Tensor, Tensor | None]:
+        if self.train_set is not None:  # unconditional data only (training.gan.variant_problems)
+            return self.train_set.sample(n, self.generator), None
         return draw_real(gan, n, self.generator)
 
     def z(self, n: int, z_dim: int) -> Tensor:
@@ -93,9 +114,12 @@ def draw_real(gan: "GAN", n: int, rng: torch.Generator) -> tuple[Tensor, Tensor 
 
 
 def draw_z(n: int, z_dim: int, rng: torch.Generator, dist: str = "normal") -> Tensor:
-    """z ~ N(0, I) or, with ``dist="uniform"``, U[-1, 1]^z_dim (DCGAN, VEEGAN)."""
+    """z ~ N(0, I); with ``dist="uniform"``, U[-1, 1]^z_dim (DCGAN, VEEGAN); with ``"uniform_sqrt3"``,
+    U[-sqrt 3, sqrt 3]^z_dim (unit variance: goodfeli/adversarial's ``noise: 'uniform'``)."""
     if dist == "uniform":
         return torch.rand(n, z_dim, generator=rng, device=rng.device) * 2 - 1
+    if dist == "uniform_sqrt3":
+        return (torch.rand(n, z_dim, generator=rng, device=rng.device) * 2 - 1) * math.sqrt(3)
     return torch.randn(n, z_dim, generator=rng, device=rng.device)
 
 

@@ -32,7 +32,7 @@ def test_the_protocol_suite_is_the_paper_s_protocol(paper, table):
 
 @pytest.mark.parametrize("paper,table", TABLES, ids=IDS)
 def test_every_row_and_claim_picks_one_cell(paper, table):
-    from ganbench.report.reproduce import _cell_of
+    from ganbench.report.judge import cell_of as _cell_of
 
     suite = read_suite(PAPERS / f"{table.suite}.yaml")
     patterns = [row.cell for row in table.rows if "tfd" not in row.cell.values()]
