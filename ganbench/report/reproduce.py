@@ -98,7 +98,35 @@ def deviations(table: Table, suite: Suite, protocol: Suite | None = None) -> lis
             a, b = theirs.get(key, _MISSING), ours.get(key, _MISSING)
             if a is _MISSING or b is _MISSING or not same_value(a, b):
                 out.append(f"{key}: {show_value(a)} in the protocol suite, {show_value(b)} here")
-    return out + [f"always: {text}" for text in table.differences]
+    declared = []  # the reference's own: true of every run, listed with the differences
+    for setting in table.authors:
+        if setting.deviation:
+            declared.append(f"always: {setting.name}: {show_value(setting.value)} in the authors' code "
+                            f"({setting.source}); here: {setting.deviation}")
+        elif setting.key is not None and setting.key not in table.settings:
+            actual = len(suite.seeds) if setting.key == "n_seeds" else _lookup(dump, setting.key)
+            if actual is _MISSING or not same_value(actual, setting.value):
+                out.append(f"{setting.key}: {show_value(setting.value)} in the authors' code ({setting.source}), "
+                           f"{show_value(actual)} here")
+    return out + declared + [f"always: {text}" for text in table.differences]
+
+
+def authors_table(table: Table, suite: Suite) -> pd.DataFrame:
+    """The authors' settings, each with its source and what this run has."""
+    dump = suite.model_dump(mode="json")
+    here = []
+    for s in table.authors:
+        if s.deviation:
+            here.append(f"deviation: {s.deviation}")
+        elif s.key is None:
+            here.append(f"built in: {s.builtin}")
+        else:
+            actual = len(suite.seeds) if s.key == "n_seeds" else _lookup(dump, s.key)
+            same = actual is not _MISSING and same_value(actual, s.value)
+            here.append(f"`{s.key}` = {show_value(actual)}" + ("" if same else " (differs)"))
+    return pd.DataFrame({"setting": [s.name for s in table.authors],
+                         "authors": [show_value(s.value) for s in table.authors],
+                         "source": [s.source for s in table.authors], "this run": here})
 
 
 def protocol_suite(name: str) -> Suite | None:
@@ -214,6 +242,8 @@ def to_markdown(rep: Reproduction) -> str:
     lines += ["## Deviations from the paper's protocol", ""]
     lines += [f"- {d}" for d in rep.deviations] or ["- none"]
     lines += ["", "## The paper's protocol", "", rep.table.protocol, ""]
+    if rep.table.authors:
+        lines += ["## The authors' settings", "", authors_table(rep.table, rep.suite).to_markdown(index=False), ""]
     return "\n".join(lines)
 
 
@@ -236,7 +266,10 @@ def to_html(rep: Reproduction) -> str:
             parts.append(f'<img src="plots/{OVER_TRAINING_PLOT}" alt="verdicts over training">')
     parts += ["<h2>Deviations from the paper's protocol</h2>",
               "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in rep.deviations or ["none"]) + "</ul>",
-              "<h2>The paper's protocol</h2>", f"<p>{html.escape(rep.table.protocol)}</p>", "</body></html>", ""]
+              "<h2>The paper's protocol</h2>", f"<p>{html.escape(rep.table.protocol)}</p>"]
+    if rep.table.authors:
+        parts += ["<h2>The authors' settings</h2>", table(authors_table(rep.table, rep.suite))]
+    parts += ["</body></html>", ""]
     return "\n".join(parts)
 
 

@@ -169,14 +169,16 @@ def compare_claim(a, b, direction: str, alpha: float = 0.05) -> Verdict:
 def threshold_claim(values, below: Optional[float] = None, above: Optional[float] = None,
                     alpha: float = 0.05, deterministic: bool = False) -> Verdict:
     """Claim: the metric ends below ``below`` (or above ``above``), over seeds."""
-    x = _finite(values)
+    x = np.asarray(values, dtype=np.float64)
+    # a deterministic quantity may be infinite (an update that moves the equilibrium: radius +inf), still a value
+    x = x[~np.isnan(x)] if deterministic else x[np.isfinite(x)]
     threshold, direction = (below, "less") if below is not None else (above, "greater")
     if len(x) == 0:
         return Verdict(INCONCLUSIVE, "-", note="no values")
     sign = -1 if direction == "less" else 1
     side = sign * (x - threshold)  # > 0: on the claimed side
     if deterministic:
-        spread = "" if np.ptp(x) == 0 else f"; values differ between runs ({x.min():.6g} to {x.max():.6g})"
+        spread = "" if len(np.unique(x)) == 1 else f"; values differ between runs ({x.min():.6g} to {x.max():.6g})"
         word = HOLDS if np.all(side > 0) else FAILS if np.all(side <= 0) else INCONCLUSIVE
         return Verdict(word, "deterministic value (a function of the config)", note=f"{x[0]:.6g}{spread}")
     if tied(x) or x.std() == 0:

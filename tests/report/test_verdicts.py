@@ -130,6 +130,7 @@ def test_threshold_claims():
     assert threshold_claim([1e-40, 1e-40], below=0.05, deterministic=True).verdict == HOLDS
     assert threshold_claim([1.38, 1.38], below=0.05, deterministic=True).verdict == FAILS
     assert np.isnan(threshold_claim([1.38, 1.38], above=0.05, deterministic=True).p)  # decided, not tested
+    assert threshold_claim([np.inf, np.inf], above=0.999999, deterministic=True).verdict == HOLDS
     # identical runs, not declared deterministic: the exact sign test, whose p is 0.5^n, never 0
     tied_runs = threshold_claim([1.38] * 5, above=0.05)
     assert tied_runs.verdict == HOLDS and tied_runs.p == pytest.approx(0.5 ** 5)
