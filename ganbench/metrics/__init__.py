@@ -33,9 +33,23 @@ def _define(name: str, kind: str, higher_is_better: bool | None, unit: str, desc
 _define("modes_covered", "modes", True, "modes", "modes holding >= min_count high-quality samples (VEEGAN/PacGAN)")
 _define("high_quality_frac", "modes", True, "fraction", "fraction of samples within 3 std of their nearest mode")
 _define("reverse_kl", "modes", False, "nats", "KL(generated mode histogram || uniform); log(n_modes) when collapsed")
+_define("reverse_kl_hq", "modes", False, "nats",
+        "KL(histogram of the high-quality samples over their nearest modes || uniform), the authors' definition "
+        "(fjxmlzn/PacGAN: synthetic_data_experiments/PacGAN/pacgan/extensions.py, MetricLogger: log(n_modes) minus "
+        "its 'entropy of coverage'); log(n_modes) when no sample is high quality (the authors' code gives NaN)")
 _define("dirac_distance", "modes", False, "", "Dirac-GAN: distance sqrt(theta^2 + psi^2) to the equilibrium (0, 0)")
 _define("dirac_theta", "modes", None, "", "Dirac-GAN: the generator's parameter theta (its point mass)")
 _define("dirac_psi", "modes", None, "", "Dirac-GAN: the linear critic's slope psi")
+_define("dirac_spectral_radius", "convergence", False, "",
+        "Dirac-GAN: spectral radius of the Jacobian of one training update (the trial's loss, regularizers, scheme "
+        "and learning rates, on the expected game) at the equilibrium (0, 0); < 1: locally convergent (Mescheder et "
+        "al. 2018, Sec. 2); a function of the config, not of the seed or the budget (training/dirac_jacobian.py)")
+_define("dirac_update_jump", "convergence", False, "",
+        "Dirac-GAN: the update's discontinuity at the equilibrium, lim ||F(d e_i) - F(-d e_i)|| as d -> 0 (about 0 "
+        "when continuous; WGAN-GP's penalty: 4 lr_d gp_weight, a push away from psi = 0)")
+_define("dirac_log_slope", "convergence", False, "1/step",
+        "Dirac-GAN: least-squares slope of log(dirac_distance) against the step over the last half of the "
+        "trial's evaluations (negative: shrinking; about log(dirac_spectral_radius) in the linear regime)")
 # convergence -- computed in metrics/convergence.py
 _define("d_real_mean", "convergence", None, "", "mean D(x) on real data (probability, or critic value)")
 _define("d_fake_mean", "convergence", None, "", "mean D(G(z)) on generated data (probability, or critic value)")

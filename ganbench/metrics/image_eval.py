@@ -39,7 +39,8 @@ class ImageEvaluator:
     ``__call__(fake)`` takes (n, C, H, W) images in [-1, 1] (any device, no gradient needed)
     and returns ``metric_names`` -> float: fid, kid, kid_std, precision, recall, density,
     coverage, inception_score, parzen_ll, parzen_ll_se, nn_memorization, feature_net_acc,
-    and for stacked digits modes_covered and reverse_kl. Non-finite samples give NaN scores.
+    and for stacked digits modes_covered and reverse_kl (their sampling-limited ideal at ``n_fake`` samples is
+    ``metrics.modes.ideal_sampler``, reported beside them by the leaderboard). Non-finite samples give NaN scores.
     After a call, ``n_fake`` holds its sample count and ``parzen_sigma`` the Parzen
     bandwidth chosen on the validation half; ``meta`` describes the protocol
     (feature network id, sample counts, library versions) to store beside the scores.

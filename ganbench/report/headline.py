@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ganbench.metrics import Metric
+from ganbench.report.ideal import IDEAL_COLUMNS
 from ganbench.suite import Suite
 
 #: per dataset primary metric, the measures worth a first look beside it (those measured are kept, in this order):
@@ -15,7 +16,7 @@ from ganbench.suite import Suite
 #: images: FID, KID, and precision/recall for fidelity vs diversity; Dirac-GAN: distance to the equilibrium and the
 #: steps taken to reach it; translation (CycleGAN): the translation error and the cycle error.
 COMPANIONS: dict[str, tuple[str, ...]] = {
-    "modes_covered": ("high_quality_frac", "reverse_kl", "fid"),
+    "modes_covered": ("high_quality_frac", "reverse_kl", "reverse_kl_hq", "fid"),
     "fid": ("kid", "precision", "recall"),
     "dirac_distance": ("steps_to_threshold",),
     "translation_error": ("cycle_error",),
@@ -50,9 +51,14 @@ def constant_axes(table: pd.DataFrame, suite: Suite) -> dict[str, str]:
 
 
 def headline_columns(table: pd.DataFrame, metrics: list[Metric], suite: Suite, datasets: dict[str, dict]) -> list[str]:
-    """Columns of ``leaderboard.display_table`` to show first: varying axes, n_seeds, headline metrics."""
+    """Columns of ``leaderboard.display_table`` to show first: varying axes, n_seeds, headline metrics, each
+    followed by its sampling-limited ideal where the table has one (stacked digits: ``report.ideal``)."""
     measured = [m.name for m in metrics if metric_column(table, m.name) is not None]
-    chosen = [metric_column(table, name) for name in headline_metrics(measured, suite, datasets)]
+    chosen = []
+    for name in headline_metrics(measured, suite, datasets):
+        chosen.append(metric_column(table, name))
+        if IDEAL_COLUMNS.get(name) in table:
+            chosen.append(IDEAL_COLUMNS[name])
     return varying_axes(table, suite) + [SEED_COLUMN] + [c for c in chosen if c is not None]
 
 

@@ -17,6 +17,7 @@ from ganbench.report.data import dataset_records
 from ganbench.report.export import to_jsonl, to_latex
 from ganbench.report.headline import constants_line, headline_columns, headline_metrics, primary_first
 from ganbench.report.html import to_html
+from ganbench.report.ideal import IDEAL_COLUMNS, cell_ideal, ideal_header
 from ganbench.report.stats import bootstrap_ci, mean_ci95
 from ganbench.report.ties import ALPHA, ties_with_best
 from ganbench.results import ResultsStore, Status, atomic_write, atomic_write_text, picture_path, read_run_info
@@ -25,7 +26,8 @@ from ganbench.suite import Suite, read_suite
 KIND_ORDER = ("modes", "images", "convergence", "throughput")
 #: the Markdown/HTML tables keep to these (the CSV has every metric)
 DISPLAY_METRICS = (
-    "modes_covered", "high_quality_frac", "reverse_kl", "dirac_distance",
+    "modes_covered", "high_quality_frac", "reverse_kl", "reverse_kl_hq", "dirac_distance",
+    "dirac_spectral_radius", "dirac_log_slope",
     "fid", "kid", "precision", "recall", "density", "coverage", "inception_score", "parzen_ll", "parzen_ll_se",
     "nn_memorization", "cycle_error", "translation_error", "feature_net_acc",
     "equilibrium_gap", "value",
@@ -81,6 +83,7 @@ def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
             row.update({f"{m.name}_mean": mean, f"{m.name}_ci95": hw, f"{m.name}_n": n,
                         f"{m.name}_boot_low": low, f"{m.name}_boot_high": high})
             samples[m.name].append(values)
+        row.update(cell_ideal(done, datasets, cell.get("dataset", suite.params.get("dataset"))))
         if suite.search is not None:
             row.update(search_summary(searched[_in_cell(searched, cell)], suite))
         if folder is not None and (picture := first_picture(folder, done)):
@@ -94,8 +97,9 @@ def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
                 row.update({f"{name}_tied": tied, f"{name}_p_vs_best": p})
     if any("samples" in row for row in rows):
         extra = extra + ["samples"]
+    ideal = [c for c in IDEAL_COLUMNS.values() if any(c in row for row in rows)]  # stacked digits: beside the modes
     return pd.DataFrame(rows, columns=list(axes) + COUNT_COLUMNS + extra
-                        + [f"{m.name}_{s}" for m in metrics for s in METRIC_STATS]), metrics
+                        + [f"{m.name}_{s}" for m in metrics for s in METRIC_STATS] + ideal), metrics
 
 
 def tie_families(metrics: list[Metric], suite: Suite, datasets: dict[str, dict]) -> list[list[Metric]]:
@@ -169,6 +173,9 @@ def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> t
         column = m.name + {True: " ↑", False: " ↓", None: ""}[m.higher_is_better]
         table[column] = [_fmt(a, b) for a, b in zip(means, hws)]
         best[column] = board[f"{m.name}_tied"].astype(bool)
+        if (ideal := IDEAL_COLUMNS.get(m.name)) in board:  # the perfect generator's value at the same n, beside it
+            table[ideal] = [_fmt(v, math.nan) for v in board[ideal]]
+            best[ideal] = False
     if suite.search is not None:
         for col in SEARCH_COLUMNS:
             table[col] = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in board[col]]
@@ -221,6 +228,7 @@ def header_items(suite: Suite, run_info: dict | None, datasets: dict[str, dict],
         f"(per dataset) and every cell not significantly worse (Holm-adjusted paired/Welch tests, alpha {ALPHA:g})",
         f"data: {'; '.join(protocols)}",
         *image_protocol(trials),
+        *ideal_header(datasets),
         *([_search_line(suite)] if suite.search is not None else []),
         f"environment: ganbench {env.get('ganbench_version', '?')} (commit `{(env.get('git_commit') or '?')[:12]}`), "
         f"torch {env.get('torch', '?')}{cuda}, ray {env.get('ray', '?')}, optuna {env.get('optuna', '?')}, "

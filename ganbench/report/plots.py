@@ -25,6 +25,7 @@ import pandas as pd  # noqa: E402
 from ganbench.losses import LOG4  # noqa: E402
 from ganbench.registry import METRICS  # noqa: E402
 from ganbench.report.data import dataset_records  # noqa: E402
+from ganbench.report.ideal import IDEAL_COLUMNS, cell_ideal  # noqa: E402
 from ganbench.report.stats import mean_ci95  # noqa: E402
 from ganbench.results import CURVE_COLUMNS, ResultsStore, Status, atomic_write, read_snapshots  # noqa: E402
 from ganbench.suite import Suite, read_suite  # noqa: E402
@@ -37,8 +38,8 @@ STYLE = {
     "axes.spines.right": False, "figure.constrained_layout.use": True, "font.size": 9, "axes.titlesize": 10,
     "legend.fontsize": 8, "legend.frameon": False,
 }
-CURVE_METRICS = ("modes_covered", "high_quality_frac", "reverse_kl", "dirac_distance", "equilibrium_gap",
-                 "grad_norm_d", "grad_norm_g")
+CURVE_METRICS = ("modes_covered", "high_quality_frac", "reverse_kl", "reverse_kl_hq", "dirac_distance",
+                 "equilibrium_gap", "grad_norm_d", "grad_norm_g")
 #: short names for long axes in legends
 ABBREV = {"d_steps_per_g_step": "k", "g_steps_per_d_step": "m"}
 K = "d_steps_per_g_step"
@@ -282,15 +283,19 @@ def plot_modes(f: Frames, path: Path) -> Path | None:
         n_modes = f.datasets.get(dataset, {}).get("n_modes")
         cells = [c for c in f.cells() if len(_finite(data[data["cell"] == c], "modes_covered"))]
         if n_modes is not None and cells:
-            panels.append((dataset, n_modes, cells))
+            panels.append((dataset, n_modes, cells, cell_ideal(data, f.datasets, dataset)))
     if not panels:
         return None
-    height = sum(_bar_height(len(cells)) for _, _, cells in panels)
+    height = sum(_bar_height(len(cells)) for _, _, cells, _ in panels)
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, height), squeeze=False,
-                             height_ratios=[len(cells) + 2 for _, _, cells in panels])
-    for ax, (dataset, n_modes, cells) in zip(axes[:, 0], panels):
+                             height_ratios=[len(cells) + 2 for _, _, cells, _ in panels])
+    for ax, (dataset, n_modes, cells, ideal) in zip(axes[:, 0], panels):
         _bars(ax, f, cells, "modes_covered")
         ax.axvline(n_modes, color="black", linestyle="--", linewidth=1, label=f"all {n_modes} modes")
+        if (modes_ideal := ideal.get(IDEAL_COLUMNS["modes_covered"])) is not None:  # stacked digits
+            ax.axvline(modes_ideal, color="grey", linestyle=":", linewidth=1,
+                       label=f"a perfect generator at this sample count: {modes_ideal:.4g}")
+        ax.set_xlim(right=max(ax.get_xlim()[1], 1.03 * n_modes))  # the reference lines stay in view
         ax.set(xlabel="modes covered", title=f"{dataset}: modes covered, mean ± 95% t-interval over seeds")
         ax.legend(loc="lower right")
     return save_figure(fig, path)

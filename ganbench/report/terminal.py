@@ -17,6 +17,7 @@ from rich.text import Text
 from ganbench.metrics import Metric
 from ganbench.report.data import dataset_records
 from ganbench.report.headline import SEED_COLUMN, constant_axes, headline_columns
+from ganbench.report.ideal import IDEAL_COLUMNS
 from ganbench.report.leaderboard import display_table, leaderboard
 from ganbench.results import ResultsStore
 from ganbench.suite import Suite, read_suite
@@ -28,9 +29,11 @@ BEST_STYLE = "bold green"
 #: header abbreviations; the full names are in the other tables
 SHORT_NAMES = {
     "d_steps_per_g_step": "D:G", "instance_noise": "inst_noise", "modes_covered": "modes",
-    "high_quality_frac": "hq_frac", "reverse_kl": "rev_KL", "dirac_distance": "dirac_dist",
+    "high_quality_frac": "hq_frac", "reverse_kl": "rev_KL", "reverse_kl_hq": "rev_KL_hq",
+    "dirac_distance": "dirac_dist", "dirac_spectral_radius": "dirac_rho", "dirac_log_slope": "dirac_slope",
     "steps_to_threshold": "steps_to_thr", "translation_error": "transl_err", "cycle_error": "cycle_err",
     "precision": "prec", "inception_score": "IS", "equilibrium_gap": "eq_gap",
+    "modes_ideal": "ideal", "reverse_kl_ideal": "KL_ideal",
 }
 #: axis values longer than this are cut in the middle ("~" marks the cut), tighter if the table is still too wide
 VALUE_WIDTHS = (18, 10)
@@ -94,7 +97,10 @@ def _width(renderable: RenderableType) -> int:
 def legend(table: pd.DataFrame, suite: Suite) -> Text:
     """What the marks mean, what every cell shares, where the rest is."""
     same = ", ".join(f"{a}={v}" for a, v in constant_axes(table, suite).items())
+    ideal = any(c in table for c in IDEAL_COLUMNS.values())
     return Text(f"mean ± 95% interval over seeds; {MARK} (bold green) = best or tied with the best"
+                + ("; ideal, KL_ideal = a perfect generator's expected modes and reverse KL at the same sample count"
+                   if ideal else "")
                 + (f"; in every cell: {same}" if same else ""))
 
 

@@ -50,8 +50,8 @@ def assert_pngs(paths: list[Path], folder: Path) -> None:
 def test_ring_suite_gets_every_plot_as_a_png(ring):
     paths = write_plots(ring)
     assert_pngs(paths, ring)
-    curves = {f"curves_{m}.png" for m in ("modes_covered", "high_quality_frac", "reverse_kl", "equilibrium_gap",
-                                          "grad_norm_d", "grad_norm_g")}
+    curves = {f"curves_{m}.png" for m in ("modes_covered", "high_quality_frac", "reverse_kl", "reverse_kl_hq",
+                                          "equilibrium_gap", "grad_norm_d", "grad_norm_g")}
     # k has 2 values -> k_effect; minimax is probabilistic -> equilibrium; no Dirac data -> no dirac curve
     assert names(paths) == curves | {"equilibrium.png", "k_effect.png", "modes.png", "samples.png", "throughput.png"}
     assert sorted(p.name for p in (ring / "plots").iterdir()) == sorted(names(paths))  # no temp files left
