@@ -1,4 +1,4 @@
-"""The authors' reverse KL (PacGAN MetricLogger: high-quality samples only) and a perfect sampler's stacked-digits values."""
+"""The authors' reverse KL (PacGAN MetricLogger: high-quality samples only); a perfect stacked-digits sampler."""
 from __future__ import annotations
 
 import json
