@@ -3,7 +3,8 @@
 A verdict read at one budget may flip at another. From curves.parquet (trial, step, metric, value) this
 builds, per evaluation step, the same one-row-per-trial frame the final verdicts read and judges it
 with the same rules (``judge.judge``). A metric that curves.parquet does not record per step (e.g. a
-config's Jacobian spectral radius) takes its final value at every step. ``stable_from`` is the first
+config's Jacobian spectral radius) takes its final value at every step. A run with more than
+``MAX_STEPS`` evaluations is judged at that many, evenly spaced, the last included. ``stable_from`` is the first
 step from which an item's verdict no longer changes.
 """
 from __future__ import annotations
@@ -19,6 +20,9 @@ from ganbench.results import read_table
 from ganbench.suite import Suite
 
 __all__ = ["OverTraining", "over_training"]
+
+#: evaluation steps judged at most (evenly spaced over the run, the last included)
+MAX_STEPS = 25
 
 
 @dataclass
@@ -55,7 +59,12 @@ def over_training(table: Table, suite: Suite, trials: pd.DataFrame, curves_path:
     if not steps:
         return None
     columns = {}
-    for step, frame in sorted(steps.items()):
+    ordered = sorted(steps)
+    # at most MAX_STEPS columns, evenly spaced, the last always kept: a 500-step Dirac run evaluated every step
+    # would otherwise be judged 500 times (~50 s) into a table nobody can read
+    keep = sorted({ordered[round(i * (len(ordered) - 1) / (MAX_STEPS - 1))] for i in range(MAX_STEPS)}) \
+        if len(ordered) > MAX_STEPS else ordered
+    for step, frame in ((s, steps[s]) for s in keep):
         judged = judge(table, suite, frame, alpha)
         columns[step] = pd.Series(judged["verdict"].to_numpy(), index=_item_keys(judged))
     verdicts = pd.DataFrame(columns)
