@@ -4,9 +4,9 @@ Every registered model is a factory with one signature::
 
     factory(data_shape, z_dim, *, <the options it uses>) -> (G, D)
 
-where the options are any of the trial keys ``hidden, depth, d_maxout, d_dropout, d_norm,
-d_projection, conditional, g_hidden, g_depth, d_hidden, d_depth, g_norm`` (``training.gan.MODEL_OPTIONS``) plus, derived from the data and loss, ``n_classes`` and
-``gradient_penalty``. The keyword arguments a factory declares are the options it honours:
+where the options are any of the trial keys listed in ``training.gan.MODEL_OPTIONS`` (widths,
+depths, maxout, dropout, normalisation, projection) plus, derived from the data and loss,
+``n_classes`` and ``gradient_penalty``. The keyword arguments a factory declares are the options it honours:
 ``training.gan.make_models`` passes exactly those, and a trial that sets any other option away
 from its default is refused ("model 'mlp' does not use d_norm='spectral'"), never silently run
 without it. G maps z of shape (n, z_dim) to samples of shape (n, *data_shape); D maps samples to
