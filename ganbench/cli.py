@@ -160,12 +160,21 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated()
 
 
+def _handle_interrupts() -> tuple:
+    """SIGINT raises KeyboardInterrupt and SIGTERM Terminated, whatever was inherited; returns the previous handlers.
+
+    Python installs its Ctrl-C handler only when SIGINT is not ignored at start, and a non-interactive shell
+    starts a background job (`bench.py run ... &`) with SIGINT ignored: without this, `kill -INT` did nothing.
+    """
+    return signal.signal(signal.SIGINT, signal.default_int_handler), signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def main(argv: list[str] | None = None) -> int:
     if not faulthandler.is_enabled():  # a native crash (Ray, torch) prints every thread's Python stack
         faulthandler.enable()
     args = parser().parse_args(argv)
     out, err = Console(), Console(stderr=True)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = _handle_interrupts()
     try:
         run_command(args, out, err)
     except (UserError, UnknownNameError) as e:
@@ -186,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         err.print("rerun with --debug for the traceback, and please report it")
         return 1
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in zip((signal.SIGINT, signal.SIGTERM), previous):
+            if handler is not None:  # None: a handler not installed from Python, which cannot be put back
+                signal.signal(signum, handler)
     return 0
 
 

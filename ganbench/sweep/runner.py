@@ -80,13 +80,15 @@ def start_ray(address: str | None, max_retries: int = 2) -> bool:
     if ray.is_initialized():
         return False
     # ray.init installs a SIGTERM handler that dumps a native stack and aborts: keep the caller's
-    # (the CLI treats SIGTERM like Ctrl-C: finished trials are saved, the run can resume)
-    on_sigterm = signal.getsignal(signal.SIGTERM)
+    # (the CLI treats SIGTERM like Ctrl-C: finished trials are saved, the run can resume), and its SIGINT
+    # handler likewise (the CLI installs one even where SIGINT was inherited as ignored)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         _init(address, max_retries)
     finally:
-        if callable(on_sigterm):
-            signal.signal(signal.SIGTERM, on_sigterm)
+        for signum, handler in handlers.items():
+            if callable(handler):
+                signal.signal(signum, handler)
     return True
 
 

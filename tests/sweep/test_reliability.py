@@ -315,6 +315,27 @@ def test_sigterm_mid_run_exits_143_with_a_hint_and_the_folder_resumes(tmp_path):
     assert not before & set(executions(tmp_path / "second.log"))
 
 
+def _ignore_sigint() -> None:
+    """What a non-interactive shell does to a job it starts in the background (`bench.py run ... &`)."""
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.ray
+def test_sigint_stops_a_run_that_inherited_it_ignored_with_exit_130(tmp_path):
+    suite = grid_suite(tmp_path, name="int", steps=400)
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, str(ROOT / "bench.py"), "run", str(suite), "--out", str(out),
+                            "--max-concurrent", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, preexec_fn=_ignore_sigint)
+    wait_for_rows(run, out, 1)
+    run.send_signal(signal.SIGINT)  # `kill -INT PID` from a script
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "interrupted: finished trials are saved" in err and "Traceback" not in err
+    assert 1 <= len(recorded(out)) < 6  # what had finished is on disk; the rest did not run
+
+
 # --- 8. exposure -----------------------------------------------------------------------------
 
 
