@@ -617,6 +617,23 @@ def _at(suite: Suite, i: int) -> str:
     return f"grid[{i}]" if isinstance(suite.grid, list) else "grid"
 
 
+@functools.cache
+def keys_with_defaults() -> str:
+    """Every trial key with its default, for an unknown key's message: ``batch_size=64, betas=[0.5, 0.999], ...``;
+    ``unset`` where the default is None (another key decides), ``(required)`` where there is none."""
+    def default(name: str) -> str:
+        info = TrialConfig.model_fields[name]
+        if info.is_required():
+            return f"{name} (required)"
+        value = info.get_default(call_default_factory=True)
+        if value is None:
+            return f"{name}=unset"
+        text = yaml.safe_dump(list(value) if isinstance(value, tuple) else value, default_flow_style=True,
+                              width=10**6)
+        return f"{name}={text.strip().removesuffix('...').strip()}"
+    return ", ".join(default(name) for name in TUNABLE_KEYS)
+
+
 def _check_keys(suite: Suite) -> list[str]:
     problems = []
     places = [(_at(suite, i), grid) for i, grid in enumerate(suite.grids())] + [("params", suite.params)]
@@ -624,7 +641,7 @@ def _check_keys(suite: Suite) -> list[str]:
         for key in keys:
             if key not in TUNABLE_KEYS:
                 hint = {"steps": "budget.steps", "eval_every": "budget.eval_every", "seed": "seeds", "target": "target"}
-                fix = f"set it as {hint[key]}" if key in hint else f"valid keys: {', '.join(TUNABLE_KEYS)}"
+                fix = f"set it as {hint[key]}" if key in hint else f"valid keys: {keys_with_defaults()}"
                 close = difflib.get_close_matches(key, TUNABLE_KEYS, n=1) if key not in hint else []
                 fix += f" (did you mean {close[0]!r}?)" if close else ""
                 problems.append(f"{where}.{key}: unknown key; {fix}")

@@ -79,6 +79,12 @@ def test_unknown_param_lists_tunable_keys():
     assert "params.lr: unknown key" in msg and "lr_g" in msg and "lr_d" in msg
 
 
+def test_an_unknown_keys_message_gives_each_key_with_its_default():  # as the README says
+    msg = error(with_(params__lr=0.1))
+    assert "lr_g=0.0001" in msg and "betas=[0.5, 0.999]" in msg and "optimizer=adam" in msg
+    assert "loss (required)" in msg and "d_hidden=unset" in msg and "compile=false" in msg
+
+
 def test_budget_key_in_params_points_to_budget():
     assert "set it as budget.steps" in error(with_(params__steps=3))
 
