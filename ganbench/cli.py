@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--timings", action="store_true",
                      help="print how long each fixed part took (Ray start, first dispatch, training, tables, plots) "
                           "on one line at the end; run.json keeps them under 'timings' either way")
-    val = sub.add_parser("validate", help="check a suite and print the trials it plans, running nothing")
+    val = sub.add_parser("validate", help="check a suite and print the trials it plans (a row per cell, the first "
+                                          f"{VALIDATE_ROWS}), running nothing")
     _add_suite_args(val)
     ls = sub.add_parser("list", help="list registered models, losses, datasets and metrics")
     ls.add_argument("kind", nargs="?", choices=sorted(REGISTRIES), help="one family (default: all)")
@@ -257,13 +258,41 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> None:
     cells = len(suite.cells())
     if suite.search is None:
         out.print(f"{args.suite}: ok: {cells} cells x {len(suite.seeds)} seeds = "
-                  f"{len(suite.trial_configs())} trials of {suite.budget.steps} steps", markup=False)
+                  f"{len(suite.trial_configs())} trials of {suite.budget.steps} steps", markup=False, soft_wrap=True)
     else:
         n = suite.search.n_trials
         out.print(f"{args.suite}: ok: {cells} cells x ({n} search trials + {len(suite.seeds)} confirmation "
                   f"seeds) = {cells * (n + len(suite.seeds))} trials of at most {suite.budget.steps} steps; "
                   f"searching {', '.join(suite.search.space)} with {suite.search.sampler}/{suite.search.pruner}",
-                  markup=False)
+                  markup=False, soft_wrap=True)
+    print_planned_trials(suite, out)
+
+
+#: `validate` lists at most this many cells, then says how many more
+VALIDATE_ROWS = 20
+
+
+def print_planned_trials(suite, out: Console, limit: int = VALIDATE_ROWS) -> None:
+    """The trials `validate` plans: a line saying what every cell runs (its seeds; for a search, its study's
+    trials, then the best parameters on the seeds) and the axes that do not vary, then a row per cell."""
+    cells, axes = suite.cells(), suite.axes()
+    varying = [a for a in axes if len({repr(c[a]) for c in cells}) > 1] or axes[:1]
+    fixed = " ".join(f"{a}={cells[0][a]}" for a in axes if a not in varying)
+    seeds = ", ".join(map(str, suite.seeds))
+    if suite.search is None:
+        each = f"seeds {seeds}"
+    else:
+        each = f"{suite.search.n_trials} search trials (seed {suite.search.seed}), then the best on seeds {seeds}"
+    out.print(f"planned: each cell x {each}" + (f"; every cell {fixed}" if fixed else ""), markup=False,
+              soft_wrap=True)
+    table = Table(box=None)
+    for axis in ["#", *varying]:
+        table.add_column(axis, overflow="fold")
+    for i, cell in enumerate(cells[:limit]):
+        table.add_row(str(i + 1), *(str(cell[a]) for a in varying))
+    out.print(table)
+    if len(cells) > limit:
+        out.print(f"... and {len(cells) - limit} more cells ({len(cells)} in all)")
 
 
 if __name__ == "__main__":

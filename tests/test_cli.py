@@ -47,6 +47,23 @@ def test_validate_counts_the_planned_trials():
     assert "6 cells x 3 seeds = 18 trials" in res.stdout
 
 
+def test_validate_prints_the_trials_it_plans_a_row_per_cell(tmp_path, capsys):
+    from ganbench.cli import VALIDATE_ROWS, main
+
+    assert main(["validate", "suites/ring-losses.yaml"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "planned: each cell x seeds 0, 1, 2; every cell model=mlp dataset=ring8" in lines
+    assert lines[2].split() == ["#", "loss", "d_steps_per_g_step"] and lines[3].split() == ["1", "minimax", "1"]
+    assert lines[-1].split() == ["6", "hinge", "3"]
+    suite = tmp_path / "many.yaml"  # more cells than the table lists
+    suite.write_text("name: many\nseeds: [0]\nbudget: {steps: 10, eval_every: 10}\n"
+                     f"grid: {{model: [mlp], loss: [minimax], dataset: [ring8], lr_g: {list(range(1, 25))}}}\n")
+    assert main(["validate", str(suite)]) == 0
+    out = capsys.readouterr().out
+    assert f"... and {24 - VALIDATE_ROWS} more cells (24 in all)" in out
+    assert f" {VALIDATE_ROWS}  {VALIDATE_ROWS} " in out and f" {VALIDATE_ROWS + 1} " not in out
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
