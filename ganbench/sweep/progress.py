@@ -1,5 +1,8 @@
 """The live view of a sweep (rich): one line per cell with its trials done/pruned/failed and
-best value, and an overall bar with the ETA and the best so far."""
+best value, and an overall bar with the ETA and the best so far.
+
+"best" is the best single complete trial. In a search it is the studies' best (what Optuna's ``best_value``
+reports: search trials only, labelled ``study best``); confirmation runs, on other seeds, never change it."""
 from __future__ import annotations
 
 import math
@@ -13,7 +16,8 @@ from ganbench.status import Status
 
 
 class SweepProgress:
-    """Counts outcomes per cell and overall, and tracks the best value of the primary metric."""
+    """Counts outcomes per cell and overall, and tracks the best value of the primary metric (a search's: of its
+    search trials, the studies' best)."""
 
     def __init__(self, plan, primary: str, console: Console | None = None):
         self.console = console or Console(stderr=True)
@@ -23,6 +27,7 @@ class SweepProgress:
         self.cell_best: dict[str, float] = {}
         self.running = 0
         self.best: tuple[float, str] | None = None
+        self.best_name = "study best" if getattr(plan, "search", None) is not None else "best"
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
@@ -54,7 +59,8 @@ class SweepProgress:
         self.cell_counts[job.label][status] += 1
         value = row.get(self.primary.name, math.nan)
         label = f"{row['cell']} seed={row['seed']}" + (f" #{row['search_trial']}" if "search_trial" in row else "")
-        if status == Status.COMPLETE and isinstance(value, float) and math.isfinite(value):
+        counts = row.get("phase") != "confirm"  # a confirmation run is no study's trial
+        if counts and status == Status.COMPLETE and isinstance(value, float) and math.isfinite(value):
             if self.best is None or self.primary.better(value, self.best[0]):
                 self.best = (value, label)
             if job.label not in self.cell_best or self.primary.better(value, self.cell_best[job.label]):
@@ -82,5 +88,5 @@ class SweepProgress:
         if c is self.counts:
             text = f"running {self.running} | " + text
         if best is not None:
-            text += f" | best {self.primary.name} {best:.4g}"
+            text += f" | {self.best_name} {self.primary.name} {best:.4g}"
         return text
