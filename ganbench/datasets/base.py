@@ -1,8 +1,11 @@
 """What every data source gives the training loop."""
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -27,20 +30,56 @@ def on_device(tensor: Tensor, device: torch.device) -> Tensor:
     return _DEVICE_COPIES[key][1]
 
 
+def content_hash(*parts: Tensor | np.ndarray | str | bytes) -> str:
+    """The identity of some data: sha256 over each part's dtype, shape and bytes (a text part: its UTF-8),
+    as 16 hex digits. Equal arrays hash equal whatever their device or memory layout."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Tensor):
+            part = part.detach().cpu().contiguous().numpy()
+        if isinstance(part, np.ndarray):
+            part = np.ascontiguousarray(part)
+            h.update(f"{part.dtype.str}{part.shape}".encode())
+            h.update(memoryview(part).cast("B"))
+        else:
+            h.update(part.encode() if isinstance(part, str) else bytes(part))
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
 class Dataset:
     """An infinite sampler of training data with a known shape.
 
     ``sample(n, generator)`` returns its batch on ``generator.device``, drawing every random
     number from ``generator``: a CUDA generator keeps the whole step on the GPU.
+
+    Its identity (``identity()``, recorded in run.json and in every trial's row): ``origin`` says where the data
+    comes from (a local folder, a package, or "generated: <its parameters>") and ``data_hash`` hashes what
+    ``content()`` returns (its arrays), once per object.
     """
 
     #: shape of one example, e.g. (2,) for 2-D toy points
     shape: tuple[int, ...]
     #: the metric the progress display and leaderboard lead with
     primary_metric: str = "modes_covered"
+    #: where the data comes from: a local folder, a package, or "generated: <its parameters>"
+    origin: str = "generated"
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         raise NotImplementedError
+
+    def content(self) -> tuple[Tensor | np.ndarray | str | bytes, ...]:
+        """What defines the data (its arrays, or the parameters it is generated from): ``data_hash`` hashes it."""
+        raise NotImplementedError
+
+    @functools.cached_property
+    def data_hash(self) -> str:
+        """``content_hash`` of ``content()``, computed once per object."""
+        return content_hash(*self.content())
+
+    def identity(self) -> dict[str, str]:
+        """{"origin": where the data comes from, "data_hash": a hash of its content}."""
+        return {"origin": self.origin, "data_hash": self.data_hash}
 
 
 @dataclass(frozen=True)
@@ -63,6 +102,14 @@ class ModeMixture(Dataset):
     def n_modes(self) -> int:
         return self.centers.shape[0]
 
+    @property
+    def origin(self) -> str:  # type: ignore[override]
+        centres = ", ".join("(" + ", ".join(f"{round(v, 4) + 0.0:g}" for v in c) + ")" for c in self.centers.tolist())
+        return f"generated: {self.n_modes} equal-weight Gaussians, std {self.std:g}, centres {centres}"
+
+    def content(self) -> tuple[Tensor | str, ...]:
+        return self.centers.float(), f"std {self.std!r}"
+
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         device = generator.device
         idx = torch.randint(self.n_modes, (n,), generator=generator, device=device)
@@ -81,7 +128,7 @@ class TrainingSet(Dataset):
     """
 
     def __init__(self, source: Dataset, size: int, seed: int, device: torch.device | str = "cpu"):
-        self.source, self.size = source, int(size)
+        self.source, self.size, self.seed = source, int(size), seed
         self.points = source.sample(self.size, torch.Generator().manual_seed(seed)).to(device)
 
     @property
@@ -91,6 +138,13 @@ class TrainingSet(Dataset):
     @property
     def primary_metric(self) -> str:  # type: ignore[override]
         return self.source.primary_metric
+
+    @property
+    def origin(self) -> str:  # type: ignore[override]
+        return f"{self.source.origin}; a fixed set of {self.size} points drawn once with seed {self.seed}"
+
+    def content(self) -> tuple[Tensor, ...]:
+        return (self.points,)
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         idx = torch.randint(self.size, (n,), generator=generator, device=generator.device)

@@ -59,6 +59,14 @@ class CycleDataset(Dataset):
                 f"{self.mapping} map of {len(self.domain_b_train)} other digits; errors are mean |pixel| "
                 f"differences in [-1, 1] on {len(self.test_a)} held-out digits")
 
+    @property
+    def origin(self) -> str:  # type: ignore[override]
+        return (f"generated from {digits().origin}: domain B = the {self.mapping} map of the train split's other "
+                f"half (split seed {SPLIT_SEED})")
+
+    def content(self) -> tuple[Tensor | str, ...]:
+        return self.domain_a_train, self.domain_b_train, self.test_a, self.mapping
+
     def __post_init__(self) -> None:
         if self.mapping not in MAPPINGS:
             raise ValueError(f"unknown mapping {self.mapping!r}; valid: {', '.join(MAPPINGS)}")

@@ -35,6 +35,11 @@ class ImageDataset(Dataset):
     primary_metric: str = "fid"
     #: one line for leaderboard headers: what the data is and how it was split
     protocol: str = ""
+    #: where the images come from: a local folder, a package (``Dataset.origin``)
+    origin: str = ""
+    #: the content hash its loader computed (e.g. from the files' decoded bytes, cached by path, time and size);
+    #: empty: ``data_hash`` hashes the arrays themselves
+    digest: str = ""
 
     @property
     def shape(self) -> tuple[int, ...]:  # type: ignore[override]
@@ -47,6 +52,11 @@ class ImageDataset(Dataset):
         device = generator.device
         idx = torch.randint(len(self.train_images), (n,), generator=generator, device=device)
         return on_device(self.train_images, device)[idx], on_device(self.train_labels, device)[idx]
+
+    def content(self) -> tuple[Tensor | str, ...]:
+        if self.digest:
+            return (self.digest,)
+        return self.train_images, self.train_labels, self.test_images, self.test_labels
 
 
 def split(images: Tensor, labels: Tensor, test_fraction: float = TEST_FRACTION) -> tuple[Tensor, ...]:
@@ -77,9 +87,13 @@ def _digits(size: int) -> tuple[Tensor, Tensor]:
 def digits_dataset(size: int) -> ImageDataset:
     images, labels = _digits(size)
     parts = split(images, labels)
+    from sklearn import __version__ as sklearn_version
+
     return ImageDataset(f"digits{size}", *parts, n_classes=10,
                         protocol=f"scikit-learn digits (8x8, 0..16) resized to {size}x{size} in [-1, 1], "
-                                 f"{len(parts[0])} train / {len(parts[2])} test (fixed split)")
+                                 f"{len(parts[0])} train / {len(parts[2])} test (fixed split)",
+                        origin=f"package scikit-learn {sklearn_version} (sklearn.datasets.load_digits), "
+                               f"resized to {size}x{size}")
 
 
 @DATASETS.register("digits")
@@ -145,4 +159,7 @@ def stacked_digits() -> StackedDigits:
     protocol = ("Stacked digits: three 16x16 digits as RGB channels, 1,000 modes; a mode is covered by >= 1 sample "
                 "whose channels the digits classifier reads as that triple; a perfect generator covers "
                 "1000 (1 - e^(-n/1000)) modes in expectation from n samples (918 at n = 2,500), reverse_kl likewise > 0")
-    return StackedDigits("stacked_digits16", *train, *test, n_classes=1000, protocol=protocol, base=base)
+    origin = (f"generated from {base.origin}: {STACKED_REFERENCE[0]} train and {STACKED_REFERENCE[1]} test "
+              f"reference triples drawn with seed {SPLIT_SEED}")
+    return StackedDigits("stacked_digits16", *train, *test, n_classes=1000, protocol=protocol, origin=origin,
+                         base=base)

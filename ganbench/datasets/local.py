@@ -4,8 +4,10 @@ Nothing is ever downloaded: the files must already be under the data root, the
 environment variable ``GANBENCH_DATA_DIR`` (default ``data/`` in the current
 directory). Each set keeps its official train/test split. Files are parsed with numpy
 only (IDX for the MNISTs, the *binary* CIFAR-10 records: the python version is a pickle,
-and unpickling runs code). Parsed arrays are cached per process, keyed by folder, so
-many trials in one worker read the files once.
+and unpickling runs code). Parsed arrays are cached per process, keyed by folder and each
+file's modification time and size, so many trials in one worker read the files once and a
+changed file is read again. Each set's ``origin`` is its folder and its ``data_hash`` a sha256
+of the decoded arrays (uint8 images and labels, as in the files), computed with the parse.
 
     <root>/mnist/          train-images-idx3-ubyte[.gz] ... (or <root>/MNIST/raw/)
     <root>/fashion_mnist/  the same four names            (or <root>/FashionMNIST/raw/)
@@ -14,7 +16,6 @@ many trials in one worker read the files once.
 """
 from __future__ import annotations
 
-import functools
 import gzip
 import math
 import os
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganbench.datasets.base import DatasetUnavailable
+from ganbench.datasets.base import DatasetUnavailable, content_hash
 from ganbench.datasets.images import ImageDataset, to_unit_range
 from ganbench.registry import DATASETS
 
@@ -48,8 +49,7 @@ def data_root() -> Path:
 
 def clear_cache() -> None:
     """Forget parsed arrays (tests that rewrite the files; nothing else needs it)."""
-    _load_idx_set.cache_clear()
-    _load_cifar10.cache_clear()
+    _PARSED.clear()
 
 
 # -- locating files ----------------------------------------------------------------------
@@ -160,9 +160,31 @@ def _check_labels(path: Path, labels: np.ndarray, n: int, n_classes: int = 10) -
         raise ValueError(f"{path}: label {int(labels.max())} outside 0..{n_classes - 1}")
 
 
-@functools.lru_cache(maxsize=None)
-def _load_idx_set(folder: Path) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _stamp(folder: Path, files: tuple[str, ...], gz_ok: bool) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime_ns, size) of each file: part of the parse cache's key, so a changed file is parsed again."""
+    found = [_find(folder, name, gz_ok) for name in files]
+    return tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in found if path is not None)
+
+
+#: (parser, folder) -> (the files' stamp, the parsed set): one entry per folder, parsed again when a file changed
+_PARSED: dict[tuple[str, Path], tuple[tuple, tuple[Tensor, Tensor, Tensor, Tensor, str]]] = {}
+
+
+def _parsed(parse, folder: Path, files: tuple[str, ...], gz_ok: bool) -> tuple[Tensor, Tensor, Tensor, Tensor, str]:
+    key, stamp = (parse.__name__, folder), _stamp(folder, files, gz_ok)
+    if key not in _PARSED or _PARSED[key][0] != stamp:
+        _PARSED[key] = (stamp, parse(folder))
+    return _PARSED[key][1]
+
+
+def _idx_set(folder: Path) -> tuple[Tensor, Tensor, Tensor, Tensor, str]:
+    return _parsed(_load_idx_set, folder, IDX_FILES, True)
+
+
+def _load_idx_set(folder: Path) -> tuple[Tensor, Tensor, Tensor, Tensor, str]:
+    """(train images, train labels, test images, test labels, content hash of the decoded arrays)."""
     out: list[Tensor] = []
+    decoded: list[np.ndarray] = []
     for images_name, labels_name in (IDX_FILES[:2], IDX_FILES[2:]):
         images_path, labels_path = _find(folder, images_name, True), _find(folder, labels_name, True)
         assert images_path is not None and labels_path is not None  # locate() checked
@@ -170,10 +192,11 @@ def _load_idx_set(folder: Path) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         if images.shape[1:] != (28, 28):
             raise ValueError(f"{images_path}: images of {images.shape[1]}x{images.shape[2]}, expected 28x28")
         _check_labels(labels_path, labels, len(images))
+        decoded += [images, labels]
         p = MNIST_PAD
         padded = np.pad(images, ((0, 0), (p, p), (p, p)))  # background is 0, so -1 after scaling
         out += [to_unit_range(torch.from_numpy(padded).unsqueeze(1), 255.0), torch.from_numpy(labels.astype(np.int64))]
-    return out[0], out[1], out[2], out[3]
+    return out[0], out[1], out[2], out[3], content_hash(*decoded)
 
 
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -187,8 +210,12 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, 3, 32, 32), labels
 
 
-@functools.lru_cache(maxsize=None)
-def _load_cifar10(folder: Path) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _cifar10(folder: Path) -> tuple[Tensor, Tensor, Tensor, Tensor, str]:
+    return _parsed(_load_cifar10, folder, CIFAR_FILES, False)
+
+
+def _load_cifar10(folder: Path) -> tuple[Tensor, Tensor, Tensor, Tensor, str]:
+    """As ``_load_idx_set``, for CIFAR-10's binary batches."""
     train = [read_cifar_batch(folder / name) for name in CIFAR_TRAIN]
     test_images, test_labels = read_cifar_batch(folder / CIFAR_TEST)
     train_images = np.concatenate([images for images, _ in train])
@@ -198,25 +225,32 @@ def _load_cifar10(folder: Path) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         torch.from_numpy(train_labels.astype(np.int64)),
         to_unit_range(torch.from_numpy(test_images.copy()), 255.0),
         torch.from_numpy(test_labels.astype(np.int64)),
+        content_hash(train_images, train_labels, test_images, test_labels),
     )
 
 
 # -- the registered sets -----------------------------------------------------------------
 
 
+def _local_set(name: str, load) -> ImageDataset:
+    folder = locate(name)
+    *arrays, digest = load(folder)
+    return ImageDataset(name, *arrays, n_classes=10, origin=f"local files in {folder}", digest=digest)
+
+
 @DATASETS.register("mnist")
 def mnist() -> ImageDataset:
     """MNIST from local IDX files, padded to 32x32, official 60k/10k split (no download)."""
-    return ImageDataset("mnist", *_load_idx_set(locate("mnist")), n_classes=10)
+    return _local_set("mnist", _idx_set)
 
 
 @DATASETS.register("fashion_mnist")
 def fashion_mnist() -> ImageDataset:
     """Fashion-MNIST from local IDX files, padded to 32x32, official 60k/10k split (no download)."""
-    return ImageDataset("fashion_mnist", *_load_idx_set(locate("fashion_mnist")), n_classes=10)
+    return _local_set("fashion_mnist", _idx_set)
 
 
 @DATASETS.register("cifar10")
 def cifar10() -> ImageDataset:
     """CIFAR-10 from the local binary batches, 3x32x32, official 50k/10k split (no download)."""
-    return ImageDataset("cifar10", *_load_cifar10(locate("cifar10")), n_classes=10)
+    return _local_set("cifar10", _cifar10)

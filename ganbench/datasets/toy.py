@@ -45,6 +45,10 @@ class Dirac(Dataset):
 
     shape = (1,)
     primary_metric = "dirac_distance"
+    origin = "generated: every point at x = 0"
+
+    def content(self) -> tuple[str, ...]:
+        return (self.origin,)
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return torch.zeros(n, 1, device=generator.device)

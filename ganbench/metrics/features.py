@@ -2,9 +2,11 @@
 
 Inception-v3 features mean little on 16x16 digits and its weights cannot be downloaded
 here, so the default feature network is a small CNN classifier trained on the dataset's
-own train split (a few seconds on CPU), cached on disk per dataset, seed and recipe:
+own train split (a few seconds on CPU), cached on disk per dataset, seed, recipe and data content:
 
-    <cache>/features/<dataset.name>-seed<seed>-<recipe hash>.pt
+    <cache>/features/<dataset.name>-seed<seed>-<recipe hash>-<dataset.data_hash>.pt
+
+(the content hash: two MNIST folders of different images train two classifiers, and a changed folder a new one)
 
 with <cache> = $GANBENCH_CACHE_DIR or ~/.cache/ganbench. Scores from different feature
 networks are not comparable: record the file name (``feature_net_id``) beside every score.
@@ -216,8 +218,10 @@ def cache_root(override: str | os.PathLike | None = None) -> Path:
 
 
 def feature_net_id(dataset, seed: int = 0) -> str:
-    """Names the feature network behind a score, e.g. 'digits16-seed0-<hash>' (record it beside scores)."""
-    return f"{_base_dataset(dataset).name}-seed{seed}-{recipe_hash()}"
+    """Names the feature network behind a score, e.g. 'digits16-seed0-<recipe hash>-<data hash>' (record it
+    beside scores): the data it was trained on is part of its name."""
+    base = _base_dataset(dataset)
+    return f"{base.name}-seed{seed}-{recipe_hash()}-{base.data_hash}"
 
 
 def cache_path(dataset, seed: int = 0, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -250,6 +254,7 @@ def load_feature_net(dataset, seed: int = 0, cache_dir: str | os.PathLike | None
         start = time.perf_counter()
         net, acc = train_feature_net(base, seed)
         meta = {"dataset": base.name, "seed": seed, "recipe_hash": recipe_hash(), "recipe_version": RECIPE_VERSION,
+                "data_hash": base.data_hash, "data_origin": base.origin,
                 "train_s": time.perf_counter() - start, "torch": str(torch.__version__),
                 "in_channels": int(base.train_images.shape[1]), "n_classes": int(base.n_classes)}
         _atomic_save({"state_dict": net.state_dict(), "test_accuracy": acc, "meta": meta}, path)

@@ -119,6 +119,41 @@ def test_parsed_once_per_folder(root):
     assert DATASETS.get("mnist")().train_images is DATASETS.get("mnist")().train_images
 
 
+def test_a_set_names_its_folder_and_content_hash_and_a_changed_file_is_read_again(root):
+    write_idx_set(root / "mnist", gz=True)
+    first = DATASETS.get("mnist")()
+    assert first.identity() == {"origin": f"local files in {root / 'mnist'}", "data_hash": first.data_hash}
+    assert len(first.data_hash) == 16 and DATASETS.get("mnist")().data_hash == first.data_hash
+    changed = idx_images(N_TEST, 100)
+    changed[3, 5, 5] ^= 1  # one pixel of one test image, same file size
+    write_idx(root / "mnist" / "t10k-images-idx3-ubyte", changed, gz=True)
+    second = DATASETS.get("mnist")()  # the same process: the file's time and size key the parse cache
+    assert second.data_hash != first.data_hash
+    assert not torch.equal(second.test_images, first.test_images)
+    assert torch.equal(second.train_images, first.train_images)
+
+
+def test_two_folders_of_different_images_train_two_feature_networks(root, tmp_path, monkeypatch):
+    from ganbench.metrics.features import cache_path, load_feature_net
+
+    nets = []
+    for i, folder in enumerate(["a", "b"]):
+        write_idx_set(root / folder / "mnist", gz=False)
+        if i:  # the second folder: one training image differs
+            images = idx_images(N_TRAIN, 0)
+            images[7, 10, 10] += 1
+            write_idx(root / folder / "mnist" / "train-images-idx3-ubyte", images, gz=False)
+        monkeypatch.setenv(local.ENV_VAR, str(root / folder))
+        data = DATASETS.get("mnist")()
+        nets.append((data, cache_path(data, cache_dir=tmp_path / "cache"), load_feature_net(data, cache_dir=tmp_path / "cache")))
+    (a, path_a, _), (b, path_b, _) = nets
+    assert a.data_hash != b.data_hash and path_a != path_b
+    assert a.data_hash in path_a.name and b.data_hash in path_b.name
+    assert sorted(p.name for p in (tmp_path / "cache" / "features").iterdir()) == sorted([path_a.name, path_b.name])
+    meta = torch.load(path_b, weights_only=True)["meta"]
+    assert meta["data_hash"] == b.data_hash and meta["data_origin"] == f"local files in {root / 'b' / 'mnist'}"
+
+
 @pytest.mark.parametrize("name,folder,files", [("mnist", "mnist", local.IDX_FILES),
                                                ("fashion_mnist", "fashion_mnist", local.IDX_FILES),
                                                ("cifar10", "cifar10/cifar-10-batches-bin", local.CIFAR_FILES)])
