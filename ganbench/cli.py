@@ -55,13 +55,18 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("folder", type=Path)
     rep.add_argument("--format", dest="formats", action="append", choices=EXTRA_FORMATS, default=[],
                      help="also write the leaderboard as LaTeX (booktabs) or JSON lines (repeatable)")
-    cmp = sub.add_parser("compare", help="per-cell differences between two results folders, with significance tests")
+    cmp = sub.add_parser("compare", help="per-cell differences between two results folders, or with --by the levels "
+                                         "of one axis within a folder, with significance tests")
     cmp.add_argument("folder_a", type=Path)
-    cmp.add_argument("folder_b", type=Path)
+    cmp.add_argument("folder_b", type=Path, nargs="?", help="the second folder (not with --by)")
+    cmp.add_argument("--by", metavar="AXIS", help="one folder: contrast each pair of AXIS's levels, paired on the "
+                                                  "other axes and the seed, and its main effect")
+    cmp.add_argument("--include-throughput", action="store_true",
+                     help="count throughput metrics (wall_s, queue_s, steps/s, memory) in the Holm correction")
     cmp.add_argument("--metric", dest="metrics", action="append", metavar="M",
                      help="compare this metric (repeatable; default: every metric with a direction)")
     cmp.add_argument("--alpha", type=_probability, default=0.05, help="significance level in (0, 1) (default 0.05)")
-    cmp.add_argument("--out", type=Path, help="folder for compare.csv/.md (default: FOLDER_B)")
+    cmp.add_argument("--out", type=Path, help="folder for compare-*.csv/.md (default: FOLDER_B, or FOLDER with --by)")
     rpr = sub.add_parser("reproduce", help="run a paper's protocol suite (or read its results folder) and compare "
                                            "it with the paper's table: reproduce.md/.csv/.html")
     rpr.add_argument("target", help="a protocol suite (suites/papers/*.yaml) or the results folder of one")
@@ -89,10 +94,25 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> None:
 
     for name in args.metrics or []:
         METRICS.get(name)  # an unknown metric is an error that lists the valid ones
-    frame = compare_runs(args.folder_a, args.folder_b, args.metrics, alpha=args.alpha)
+    if args.by is not None or args.folder_b is None:
+        return cmd_compare_by(args, console)
+    frame = compare_runs(args.folder_a, args.folder_b, args.metrics, alpha=args.alpha,
+                         include_throughput=args.include_throughput)
     console.print(render(frame))
     paths = write_comparison(frame, args.out or args.folder_b, f"compare-{args.folder_a.name}-vs-{args.folder_b.name}")
     console.print(f"written: {', '.join(str(p) for p in paths)}")
+
+
+def cmd_compare_by(args: argparse.Namespace, console: Console) -> None:
+    from ganbench.report.contrasts import contrasts, render_contrasts, write_contrasts
+
+    if args.by is None or args.folder_b is not None:
+        raise UserError("compare: give two folders (A B), or one folder and --by AXIS")
+    frame = contrasts(args.folder_a, args.by, args.metrics, include_throughput=args.include_throughput,
+                      alpha=args.alpha)
+    console.print(render_contrasts(frame))
+    paths = write_contrasts(frame, args.out or args.folder_a)
+    console.print(f"written: {', '.join(str(p) for p in paths)}", soft_wrap=True)
 
 
 def cmd_reproduce(args: argparse.Namespace, out: Console, err: Console) -> None:

@@ -4,6 +4,7 @@ leaderboard.py  one row per cell, mean ± 95% interval over seeds: CSV, Markdown
 plots.py        curves, the equilibrium, k's effect, modes, samples, throughput
 budget.py       a search's budget curves (per trial and per CPU-second) and objective spread
 compare.py      two folders, per-cell tests (paired where seeds match, Holm-adjusted); ties.py  ties with the best
+contrasts.py    one folder, one axis: paired contrasts of its levels, main effects (compare --by, effects.png)
 stats.py        t and BCa intervals, paired/unpaired tests, Holm, seeds for 80% power
 headline.py     the columns read first; terminal.py  the compact table after run/report
 data.py         what run.json recorded of the datasets; export.py  LaTeX, JSON lines

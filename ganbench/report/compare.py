@@ -25,8 +25,11 @@ Which test (the ``test`` column says):
 valid with paired seeds, only weaker); ``p_value`` is the p of the deciding t-test.
 
 Multiple comparisons: ``p_holm`` is ``p_value`` Holm-Bonferroni adjusted over every tested row of
-the comparison (cells x metrics), and ``significant`` means p_holm < alpha, so the chance of any
-false ✓ in the whole table stays below alpha. ``flag`` is "inconclusive" for a difference that is
+the comparison (cells x metrics) in its ``holm_family``, and ``significant`` means p_holm < alpha, so the
+chance of any false ✓ among the family's rows stays below alpha. Throughput metrics (``Metric.kind ==
+"throughput"``: wall and queue time, steps/s, memory) are corrected apart (family "throughput") by default,
+so that they do not dilute the correction of what a comparison is read for; ``include_throughput`` or naming
+them in ``metrics`` puts them in the one family "primary". ``flag`` is "inconclusive" for a difference that is
 not significant and smaller than the seed-to-seed spread (the pooled sd of A and B): more seeds,
 not this table, would decide it; ``n_seeds_for_80pct_power`` says how many (per side, or pairs).
 ``diff_ci95_low/high`` is the BCa bootstrap 95% interval of B - A (of the paired differences when
@@ -51,29 +54,35 @@ from ganbench.report.stats import (bootstrap_ci, bootstrap_diff_ci, holm, pair_b
 from ganbench.results import Status, atomic_write, atomic_write_text, read_table
 from ganbench.suite import Suite, SuiteError, read_suite
 
-__all__ = ["COLUMNS", "compare_runs", "load_run", "render", "write_comparison"]
+__all__ = ["COLUMNS", "compare_runs", "fit_labels", "load_run", "render", "write_comparison"]
 
 #: the old columns keep their names and order; the paired tests, the correction and the power sit between them
 COLUMNS = ["cell", "metric", "n_a", "n_b", "n_pairs", "mean_a", "mean_b", "diff", "rel_diff",
            "diff_ci95_low", "diff_ci95_high", "test", "p_welch", "p_mannwhitney", "p_paired_t", "p_wilcoxon",
-           "p_value", "p_holm", "significant", "better", "flag", "n_seeds_for_80pct_power", "note"]
+           "p_value", "p_holm", "holm_family", "significant", "better", "flag", "n_seeds_for_80pct_power", "note"]
 PAIRED, UNPAIRED = "paired t / Wilcoxon ({} pairs)", "Welch / Mann-Whitney"
 INCONCLUSIVE = "inconclusive"
 #: Mann-Whitney with ties is exact (all arrangements enumerated) up to this many; 924 = 6 vs 6 takes ~20 ms
 EXACT_MAX = 1000
 
 
-def compare_runs(dir_a: Path, dir_b: Path, metrics: list[str] | None = None, alpha: float = 0.05) -> pd.DataFrame:
+def compare_runs(dir_a: Path, dir_b: Path, metrics: list[str] | None = None, alpha: float = 0.05,
+                 include_throughput: bool = False) -> pd.DataFrame:
     """One row per (cell, metric): A's and B's samples, diff = B - A, the tests, Holm's correction, the better side.
 
     Cells come in A's grid order, then B's extra cells; a cell recorded in only one folder is
-    kept with note "only in A"/"only in B" and no test. ``metrics`` defaults to every registered
-    metric with a direction that has finite values in both folders; an unknown name raises
-    UnknownNameError. The folders, suites and the number of tests are kept in ``df.attrs`` for the headers.
+    kept with note "only in A"/"only in B" and no test; folders without a cell in common are a SuiteError
+    naming the axes and values that differ. ``metrics`` defaults to every registered metric with a direction
+    that has finite values in both folders, the throughput ones corrected apart unless ``include_throughput``;
+    an unknown name raises UnknownNameError. The folders, suites and the number of tests are kept in
+    ``df.attrs`` for the headers.
     """
     dir_a, dir_b = Path(dir_a), Path(dir_b)
     suite_a, labels_a, trials_a = load_run(dir_a)
     suite_b, labels_b, trials_b = load_run(dir_b)
+    if not set(labels_a) & set(labels_b):
+        raise SuiteError(no_common_cell(dir_a, suite_a, labels_a, dir_b, suite_b, labels_b))
+    apart = metrics is None and not include_throughput  # named metrics are asked for: all in one family
     if metrics is not None:
         chosen = [METRICS.get(name) for name in metrics]
     else:
@@ -92,10 +101,32 @@ def compare_runs(dir_a: Path, dir_b: Path, metrics: list[str] | None = None, alp
             only = [] if in_a and in_b else ["only in A" if in_a else "only in B"]
             row["note"] = "; ".join(only + notes_a + notes_b + row.pop("notes"))
             rows.append(row)
-    df = _correct(pd.DataFrame(rows, columns=[*COLUMNS, "spread"]), chosen, alpha)
-    df.attrs.update(dir_a=str(dir_a), dir_b=str(dir_b), alpha=alpha, n_tests=int(df["p_value"].notna().sum()),
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "spread"])
+    speed = frame["metric"].map(lambda m: apart and METRICS.get(m).kind == "throughput")
+    frame["holm_family"] = np.where(speed, "throughput", "primary")
+    df = _correct(frame, chosen, alpha)
+    tested = df["p_value"].notna()
+    df.attrs.update(dir_a=str(dir_a), dir_b=str(dir_b), alpha=alpha,
+                    n_tests=int((tested & (df["holm_family"] == "primary")).sum()),
+                    n_throughput=int((tested & (df["holm_family"] == "throughput")).sum()),
                     suite_a=_describe(suite_a), suite_b=_describe(suite_b))
     return df
+
+
+def no_common_cell(dir_a: Path, suite_a: Suite, labels_a: list[str], dir_b: Path, suite_b: Suite,
+                   labels_b: list[str]) -> str:
+    """Why two folders have no cell to pair: the axes one has and the other not, the values that differ."""
+    empty = [f"{d} has no complete grid trial" for d, labels in ((dir_a, labels_a), (dir_b, labels_b)) if not labels]
+    axes_a, axes_b = suite_a.axes(), suite_b.axes()
+    differ = [f"axis {a} only in {dir_a if a in axes_a else dir_b}"
+              for a in dict.fromkeys(axes_a + axes_b) if (a in axes_a) != (a in axes_b)]
+    for axis in (a for a in axes_a if a in axes_b):
+        va, vb = suite_a.axis_values(axis), suite_b.axis_values(axis)
+        if not any(v in vb for v in va):
+            differ.append(f"{axis}: {', '.join(map(str, va))} in {dir_a} vs {', '.join(map(str, vb))} in {dir_b}")
+    why = "; ".join(empty + differ) or "every axis shares values, but no recorded cell is in both"
+    return (f"{dir_a} and {dir_b} have no cell in common ({why}): cells pair only where every axis agrees. To "
+            f"contrast the levels of one axis, run them in one suite and use `bench.py compare DIR --by AXIS`")
 
 
 def load_run(folder: Path) -> tuple[Suite, list[str], pd.DataFrame]:
@@ -186,8 +217,11 @@ def _test(a: pd.Series, b: pd.Series, alpha: float, tested: bool, seeded: bool) 
 
 
 def _correct(df: pd.DataFrame, metrics: list[Metric], alpha: float) -> pd.DataFrame:
-    """Holm over every tested row, then what follows from it: significant, better, flag."""
-    df["p_holm"] = holm(df["p_value"])
+    """Holm over the tested rows of each family, then what follows from it: significant, better, flag."""
+    df["p_holm"] = math.nan
+    for family in df["holm_family"].unique():
+        at = df["holm_family"] == family
+        df.loc[at, "p_holm"] = holm(df.loc[at, "p_value"])
     df["significant"] = (df["p_holm"] < alpha).to_numpy()
     direction = {m.name: m for m in metrics}
     df["better"] = [("B" if direction[m].better(b, a) else "A") if sig and direction[m].higher_is_better is not None
@@ -264,25 +298,44 @@ def _short_labels(cells: pd.Series) -> pd.Series:
 def _caption(df: pd.DataFrame) -> str:
     alpha = df.attrs.get("alpha", 0.05)
     n_tests = df.attrs.get("n_tests", int(df["p_value"].notna().sum()))
+    apart = df.attrs.get("n_throughput", 0)
+    throughput = f" (throughput metrics apart, over {apart})" if apart else ""
     return (f"values: complete, non-search trials, one per seed; test: paired t when both ran the same seeds, "
-            f"else Welch; p Holm: its p, Holm-Bonferroni over {n_tests} tests; significant (✓, bold) = p Holm < "
-            f"{alpha:g}, better by the metric's direction (↑/↓); inconclusive: not significant and |B - A| below "
+            f"else Welch; p Holm: its p, Holm-Bonferroni over {n_tests} tests{throughput}; significant (✓, bold) = "
+            f"p Holm < {alpha:g}, better by the metric's direction (↑/↓); inconclusive: not significant and |B - A| below "
             "the seed-to-seed sd; seeds@80%: seeds (pairs) per side to find B - A with 80% power")
 
 
+#: a label longer than this is shown by a short id in the table, in full in a legend under it
+LABEL_INLINE = 16
+
+
+def fit_labels(labels: list[str], prefix: str, keep: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """(what the table shows, legend lines): the labels themselves when each fits LABEL_INLINE characters, else
+    ids <prefix>1, <prefix>2, ... (one per distinct label, ``keep`` labels shown as they are) and a legend line
+    "<id> = <label>" for each, so that no terminal width ever cuts a label."""
+    if all(len(label) <= LABEL_INLINE or label in keep for label in labels):
+        return list(labels), []
+    distinct = [label for label in dict.fromkeys(labels) if label not in keep]
+    ids = {label: f"{prefix}{i}" for i, label in enumerate(distinct, start=1)}
+    return [ids.get(label, label) for label in labels], [f"{ids[label]} = {label}" for label in distinct]
+
+
 def render(df: pd.DataFrame) -> Table:
-    """A rich table for the terminal that fits 120 columns: TERMINAL_COLUMNS, each distinct note once under the
-    table, referred to by number; significant rows in bold, their better side in green."""
+    """A rich table for the terminal that fits 80 columns and more: TERMINAL_COLUMNS, long cell labels as ids with
+    a legend (``fit_labels``), every column folded rather than cut; each distinct note once under the table,
+    referred to by number; significant rows in bold, their better side in green."""
     title = f"A = {df.attrs.get('dir_a', 'A')}   B = {df.attrs.get('dir_b', 'B')}"
     notes = {note: str(i) for i, note in enumerate(dict.fromkeys(n for n in df["note"] if n), start=1)}
-    caption = Text("\n".join([_caption(df), *(f"[{i}] {note}" for note, i in notes.items())]))
+    text = _display(df)[TERMINAL_COLUMNS].assign(note=[notes.get(n, "") for n in df["note"]])
+    text["cell"], legend = fit_labels(list(text["cell"]), prefix="c")
+    caption = Text("\n".join([_caption(df), *legend, *(f"[{i}] {note}" for note, i in notes.items())]))
     table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD,
                   padding=(0, 1, 0, 0), pad_edge=False)
-    text = _display(df)[TERMINAL_COLUMNS].assign(note=[notes.get(n, "") for n in df["note"]])
     for col in text.columns:
-        wraps = col == "cell"  # numbers, names and flags stay whole; the cell labels wrap
+        # the metric names stay whole; the rest wrap at spaces, folding only what has none
         table.add_column(col, justify="left" if col in ("cell", "metric", "test", "flag") else "right",
-                         no_wrap=not wraps, min_width=12 if wraps else None)
+                         overflow="fold", no_wrap=col == "metric", min_width=len(col) if col == "note" else None)
     for (_, row), significant in zip(text.iterrows(), df["significant"]):
         # Text, not markup strings: a grid value such as [0.5, 0.999] must print as written
         cells = [Text(str(v), style="green" if col == "better" else "") for col, v in row.items()]

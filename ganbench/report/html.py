@@ -53,7 +53,7 @@ PLOT_TITLES = {
     "k_effect": "Effect of k (D steps per G step)", "dirac": "Dirac-GAN trajectories",
     "equilibrium": "Equilibrium: D(x), D(G(z)) and V(D,G)", "samples": "Samples during training",
     "budget": "Best objective vs search budget (trials)", "budget_compute": "Best objective vs compute spent",
-    "objective": "Objective per cell",
+    "objective": "Objective per cell", "effects": "Main effect of each axis (paired B - A)",
 }
 
 

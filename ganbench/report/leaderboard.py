@@ -13,6 +13,7 @@ from ganbench.losses import LOG4
 from ganbench.metrics import Metric
 from ganbench.registry import METRICS
 from ganbench.report.budget import write_budget_views
+from ganbench.report.contrasts import write_effects
 from ganbench.report.data import dataset_records
 from ganbench.report.export import to_jsonl, to_latex
 from ganbench.report.headline import constants_line, headline_columns, headline_metrics, primary_first
@@ -296,7 +297,9 @@ def write_report(folder: Path, formats: tuple[str, ...] = (), on_tables: Callabl
         board, metrics = leaderboard(trials, suite, datasets, folder)
         table, best = display_table(board, metrics, suite)
         atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
-        atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info, datasets, trials))
+        effects = write_effects(folder, trials, suite, datasets)  # effects.csv/.md: each axis's main effect
+        atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info, datasets, trials)
+                          + (f"\n{effects}" if effects else ""))
         if "latex" in formats:
             caption = f"{suite.name}: mean ± 95% interval over {len(suite.seeds)} seeds ({suite.budget.steps} steps)."
             no_pictures = [c for c in table.columns if c != "samples"]

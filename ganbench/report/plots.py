@@ -24,6 +24,7 @@ import pandas as pd  # noqa: E402
 
 from ganbench.losses import LOG4  # noqa: E402
 from ganbench.registry import METRICS  # noqa: E402
+from ganbench.report.contrasts import EFFECTS_PLOT, effects_figure  # noqa: E402
 from ganbench.report.data import dataset_records  # noqa: E402
 from ganbench.report.ideal import IDEAL_COLUMNS, cell_ideal  # noqa: E402
 from ganbench.report.stats import mean_ci95  # noqa: E402
@@ -414,6 +415,8 @@ PLOTS: dict[str, Callable[[Frames, Path], Path | None]] = {
     **{f"curves_{m}.png": (lambda f, path, m=m: plot_curves(f, m, path)) for m in CURVE_METRICS},
     "equilibrium.png": plot_equilibrium, "k_effect.png": plot_k_effect, "modes.png": plot_modes,
     "samples.png": plot_samples, "throughput.png": plot_throughput, "dirac.png": plot_dirac,
+    # report.contrasts: each axis's main effect on the headline metrics
+    EFFECTS_PLOT: lambda f, path: None if (fig := effects_figure(f)) is None else save_figure(fig, path),
 }
 #: processes that render the plots while the caller writes its tables (matplotlib holds the GIL: threads would not help)
 PLOT_WORKERS = 2
