@@ -22,7 +22,7 @@ from ganbench.registry import DATASETS
 from ganbench.results import ResultsStore, read_run_info, write_suite
 from ganbench.suite import Suite, suite_datasets
 from ganbench.sweep.environment import driver_columns, driver_environment
-from ganbench.sweep.folder import FolderLock, check_out_path, check_same_suite, run_folder
+from ganbench.sweep.folder import FolderLock, check_out_path, check_same_suite, run_folder, start_over_hint
 from ganbench.sweep.progress import SweepProgress
 from ganbench.sweep.timings import RunClock, record_timings
 
@@ -184,12 +184,12 @@ def resolve_storage(out: Path, storage: str | None) -> tuple[str, str]:
                             f"(passwords are not recorded)")
         if redact(storage) != previous:
             raise UserError(f"{out}: its studies are in {previous}, not {redact(storage)}; resume with --storage "
-                            f"{previous} (or --fresh / another --out to start over)")
+                            f"{previous} (to start over: {start_over_hint(out)})")
         return storage, previous
     if previous:
         if storage:
             raise UserError(f"{out}: its studies are in its own {JOURNAL_NAME}; resume without --storage "
-                            f"(or --fresh / another --out to start over in {redact(storage)})")
+                            f"(to start over in {redact(storage)}: {start_over_hint(out)})")
         return journal, JOURNAL_NAME
     return (storage, redact(storage)) if storage else (journal, JOURNAL_NAME)
 

@@ -13,6 +13,7 @@ import fcntl
 import os
 import shutil
 import socket
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -59,7 +60,34 @@ def check_same_suite(suite: Suite, out: Path) -> None:
         if value != suite.suite_hash():
             raise ResultsError(
                 f"{out}: holds a run of a different suite ({where}: hash {value}, this one {suite.suite_hash()}); "
-                f"rerun with --out DIR for a new folder, or --fresh to move the old run aside")
+                f"{start_over_hint(out)}")
+
+
+def start_over_hint(out: Path) -> str:
+    """How to run anyway: a new folder, named; `--fresh` only for a folder no git repository tracks (moving a
+    published results folder aside inside the repository would delete it from the user's checkout)."""
+    new = f"rerun with --out {new_folder(out)} for a new folder"
+    if is_tracked(out):
+        return f"{new} ({out} is published in this repository: --fresh would move it aside)"
+    return f"{new}, or --fresh to move the old run aside"
+
+
+def new_folder(out: Path) -> Path:
+    """``<out>-2`` (or the first of -3, -4, ... that does not exist yet)."""
+    n = 2
+    while out.with_name(f"{out.name}-{n}").exists():
+        n += 1
+    return out.with_name(f"{out.name}-{n}")
+
+
+def is_tracked(folder: Path) -> bool:
+    """Whether git tracks files in ``folder`` (a published results folder); False without git or a repository."""
+    try:
+        listed = subprocess.run(["git", "-C", str(folder), "ls-files", "--", "."], capture_output=True, text=True,
+                                timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listed.returncode == 0 and bool(listed.stdout.strip())
 
 
 class FolderLock:

@@ -102,6 +102,18 @@ def test_a_folder_holding_another_suites_rows_is_refused_without_run_json(tmp_pa
     code, err = run_in_process(capsys, "run", str(grid_suite(tmp_path)), "--out", str(out))
     assert code == 2 and "holds a run of a different suite (trials.parquet: hash 0123456789abcdef" in err
     assert sorted(p.name for p in out.iterdir()) == ["trials.parquet"]  # untouched
+    assert f"rerun with --out {out}-2 for a new folder, or --fresh to move the old run aside" in err
+
+
+def test_a_published_folder_is_never_advised_to_be_moved_aside(capsys):
+    published = ROOT / "results" / "ring-losses"  # tracked by git: --fresh would move it out of the checkout
+    before = sorted(p.name for p in published.iterdir())
+    code, err = run_in_process(capsys, "run", str(ROOT / "suites/ring-losses.yaml"), "--set", "budget.steps=10",
+                               "--out", str(published))
+    assert code == 2 and "holds a run of a different suite" in err
+    assert f"rerun with --out {published}-2 for a new folder ({published} is published in this repository: " \
+           f"--fresh would move it aside)" in err and "or --fresh" not in err
+    assert sorted(p.name for p in published.iterdir()) == before
 
 
 # --- 2. resume never follows paths out of the folder ------------------------------------------
@@ -166,8 +178,13 @@ def test_run_json_records_no_password_and_an_rdb_is_used_only_when_repeated(tmp_
     assert resolve_storage(tmp_path, url) == (url, redact(url))
     with pytest.raises(UserError, match="resume with --storage and that URL in full"):
         resolve_storage(tmp_path, None)
-    with pytest.raises(UserError, match="not postgresql://bob"):
+    with pytest.raises(UserError, match="not postgresql://bob") as refused:
         resolve_storage(tmp_path, "postgresql://bob@db.example/optuna")
+    assert f"to start over: rerun with --out {tmp_path}-2 for a new folder, or --fresh" in str(refused.value)
+    published = ROOT / "results" / "search-ring"  # its own journal, and tracked: only a new folder is advised
+    with pytest.raises(UserError, match="resume without --storage") as refused:
+        resolve_storage(published, url)
+    assert f"--out {published}-2 for a new folder ({published} is published" in str(refused.value)
 
 
 # --- 3. sizes, and out-of-memory kills --------------------------------------------------------
