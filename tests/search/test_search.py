@@ -149,3 +149,20 @@ def test_shipped_search_suite_is_valid():
 
     raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "suites/search-ring.yaml").read_text())
     assert validate_suite(raw).search.n_trials >= 1
+
+
+def test_every_study_names_its_objective_for_the_dashboard(tmp_path):
+    import warnings
+
+    import optuna
+
+    from ganbench.search.optuna_setup import open_storage
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Optuna's ExperimentalWarning stays inside the server
+        server(tmp_path)
+        again = server(tmp_path)  # a resume finds the names set and leaves them
+    assert [s.metric_names for s in again.studies.values()] == [["reverse_kl"], ["reverse_kl"]]
+    for summary in optuna.get_all_study_summaries(open_storage(str(tmp_path / "j"))):
+        assert optuna.load_study(study_name=summary.study_name, storage=open_storage(str(tmp_path / "j"))
+                                 ).metric_names == ["reverse_kl"]
