@@ -115,8 +115,9 @@ def cmd_compare_by(args: argparse.Namespace, console: Console) -> None:
     console.print(f"written: {', '.join(str(p) for p in paths)}", soft_wrap=True)
 
 
-def cmd_reproduce(args: argparse.Namespace, out: Console, err: Console) -> None:
-    """A results folder is read as it is; a suite is checked against its reference, run, then read."""
+def cmd_reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """A results folder is read as it is; a suite is checked against its reference, run, then read.
+    Returns the exit code: EXIT_TRIALS_FAILED when a trial of the run ended failed."""
     from ganbench.references import table_for_suite
     from ganbench.report.reproduce import render, reproduce_folder, write_reproduction
     from ganbench.suite import read_suite
@@ -128,7 +129,7 @@ def cmd_reproduce(args: argparse.Namespace, out: Console, err: Console) -> None:
         if not (target / "suite.yaml").is_file():
             raise SuiteError(f"{target}: not a results folder (no suite.yaml) and not a suite file")
         table_for_suite(read_suite(target / "suite.yaml").name)  # no reference: say so before reading trials
-        folder = target
+        folder, ran = target, False
     else:
         # the reference and the data first: a protocol this machine cannot run is named as such
         planned = read_suite(target, args.overrides)
@@ -140,10 +141,26 @@ def cmd_reproduce(args: argparse.Namespace, out: Console, err: Console) -> None:
         folder = args.out or RESULTS_ROOT / suite.name
         run_suite(suite, folder, address=args.address, max_concurrent=args.max_concurrent, console=err,
                   source=str(target))
+        ran = True
     rep = reproduce_folder(folder, alpha=args.alpha)
     paths = write_reproduction(rep)
     out.print(render(rep))
     out.print(f"written: {', '.join(str(p) for p in paths)}", soft_wrap=True)
+    return report_failures(folder, err) if ran else 0
+
+
+def report_failures(folder: Path, err: Console) -> int:
+    """A run's closing lines: trials whose metrics could not all be computed, then, when some trials failed,
+    their count and where their errors are: EXIT_TRIALS_FAILED then, else 0. Called once everything (tables,
+    plots, run.json) is written."""
+    from ganbench.sweep.driver import failure_lines, notes_lines
+
+    for line in notes_lines(folder):
+        err.print(Text(line, style="yellow"), highlight=False, soft_wrap=True)
+    lines = failure_lines(folder)
+    for i, line in enumerate(lines):  # the last one, the count, in red
+        err.print(Text(line, style="red" if i == len(lines) - 1 else ""), highlight=False, soft_wrap=True)
+    return EXIT_TRIALS_FAILED if lines else 0
 
 
 def check_runnable(suite, table, source: str) -> None:
@@ -171,6 +188,8 @@ def cmd_list(kind: str | None, console: Console) -> None:
 
 #: exit codes: bad input or environment; interrupted by Ctrl-C (128 + SIGINT) or by SIGTERM (128 + SIGTERM)
 EXIT_USER, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
+#: exit code of a run (or reproduce) that wrote everything but in which some trial ended 'failed'
+EXIT_TRIALS_FAILED = 3
 
 
 class Terminated(KeyboardInterrupt):
@@ -197,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     out, err = Console(), Console(stderr=True)
     previous = _handle_interrupts()
     try:
-        run_command(args, out, err)
+        code = run_command(args, out, err)
     except (UserError, UnknownNameError) as e:
         if args.debug:
             traceback.print_exc()
@@ -219,10 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         for signum, handler in zip((signal.SIGINT, signal.SIGTERM), previous):
             if handler is not None:  # None: a handler not installed from Python, which cannot be put back
                 signal.signal(signum, handler)
-    return 0
+    return code
 
 
-def run_command(args: argparse.Namespace, out: Console, err: Console) -> None:
+def run_command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Run the command; its exit code (0, or EXIT_TRIALS_FAILED after a run with failed trials)."""
     if args.command == "list":
         cmd_list(args.kind, out)
     elif args.command == "validate":
@@ -232,7 +252,7 @@ def run_command(args: argparse.Namespace, out: Console, err: Console) -> None:
     elif args.command == "reproduce":
         if args.max_concurrent is not None and args.max_concurrent < 1:
             raise SuiteError(f"--max-concurrent: must be >= 1, got {args.max_concurrent}")
-        cmd_reproduce(args, out, err)
+        return cmd_reproduce(args, out, err)
     elif args.command == "report":
         if not (args.folder / "suite.yaml").exists():
             raise SuiteError(f"{args.folder}: not a results folder (no suite.yaml)")
@@ -259,6 +279,8 @@ def run_command(args: argparse.Namespace, out: Console, err: Console) -> None:
             from ganbench.sweep.timings import timings_line
 
             out.print(timings_line(read_run_info(board.parent)["timings"]), soft_wrap=True)
+        return report_failures(board.parent, err)
+    return 0
 
 
 def print_summary(folder: Path, out: Console) -> None:

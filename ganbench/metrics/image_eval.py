@@ -11,7 +11,10 @@ Reference sets (fixed, independent of the trial seed):
 - Parzen: the test split cut in halves by a fixed permutation; the first half chooses
   sigma, the second is scored (each capped at ``max_parzen``).
 - Memorization: nearest train image in pixel space, relative to the test split's distance.
-  For stacked digits, per channel against the single-digit train/test splits.
+  For stacked digits, per channel against the single-digit train/test splits. When at least half the
+  test images also occur in the training set that distance is 0: nn_memorization is NaN, with the reason.
+
+A metric that cannot be computed is NaN and its reason is in ``notes`` (``metrics.notes``); the others go on.
 """
 from __future__ import annotations
 
@@ -22,8 +25,11 @@ from torch import Tensor
 
 from ganbench.metrics import images as im
 from ganbench.metrics.features import feature_net_id, load_feature_net
+from ganbench.metrics.notes import MetricUnavailable, guarded
 
 REFERENCE_SEED = 0  # the reference subsamples are part of the protocol, not of the trial
+#: pixel distance (images in [-1, 1]; one 8-bit level is 2/255) under which two images count as the same
+SAME_IMAGE = 1e-4
 
 
 def _fixed_subset(x: Tensor, n: int, salt: int) -> Tensor:
@@ -41,8 +47,9 @@ class ImageEvaluator:
     coverage, inception_score, parzen_ll, parzen_ll_se, nn_memorization, feature_net_acc,
     and for stacked digits modes_covered and reverse_kl (their sampling-limited ideal at ``n_fake`` samples is
     ``metrics.modes.ideal_sampler``, reported beside them by the leaderboard). Non-finite samples give NaN scores.
-    After a call, ``n_fake`` holds its sample count and ``parzen_sigma`` the Parzen
-    bandwidth chosen on the validation half; ``meta`` describes the protocol
+    After a call, ``n_fake`` holds its sample count, ``parzen_sigma`` the Parzen
+    bandwidth chosen on the validation half and ``notes`` why each NaN metric could not be computed
+    (metric -> reason; empty when all were); ``meta`` describes the protocol
     (feature network id, sample counts, library versions) to store beside the scores.
     """
 
@@ -74,7 +81,14 @@ class ImageEvaluator:
 
         single = dataset.base if self.stacked else dataset
         self._mem_train = single.train_images.flatten(1).double()
-        self._mem_scale = float(im.nearest_distances(single.test_images, self._mem_train).median())
+        test_to_train = im.nearest_distances(single.test_images, self._mem_train)
+        self._mem_scale = float(test_to_train.median())
+        self._mem_unavailable = ""  # why nn_memorization cannot be computed on these data
+        if not self._mem_scale > SAME_IMAGE:
+            shared = int((test_to_train <= SAME_IMAGE).sum())
+            self._mem_unavailable = (f"test and training sets share images ({shared} of {len(test_to_train)} test "
+                                     f"images occur in the training set: median nearest-neighbour distance 0)")
+        self.notes: dict[str, str] = {}
 
         self.n_fake = 0
         self.parzen_sigma = math.nan  # the bandwidth the last call chose on the validation half
@@ -107,23 +121,37 @@ class ImageEvaluator:
         fake = fake.detach()
         self.n_fake = len(fake)
         self.meta["n_fake"] = self.n_fake
+        self.notes = notes = {}
         if not bool(torch.isfinite(fake).all()):
             out = {name: math.nan for name in self.metric_names}
             out["feature_net_acc"] = self.feature_net_acc
+            notes.update({name: "the generated samples hold NaN or inf" for name in out if math.isnan(out[name])})
             return out
         features, logits = self._features(fake)
-        self._fid.reset()
-        self._fid.update(features, real=False)
-        out = {"fid": float(self._fid.compute())}
-        out["kid"], out["kid_std"] = self._kid(features)
-        out.update(self._prdc(features))
-        out["inception_score"] = im.inception_score(logits)
-        pixels = fake.flatten(1).double().cpu()
-        out["parzen_ll"], out["parzen_ll_se"], self.parzen_sigma = im.parzen_log_likelihood(
-            pixels, self._parzen_test, self._parzen_val)
-        singles = fake.reshape(-1, *fake.shape[2:]) if self.stacked else fake  # stacked: one digit per channel
-        out["nn_memorization"] = float(im.nearest_distances(singles, self._mem_train).median()) / self._mem_scale
+        out = guarded(notes, ["fid"], lambda: {"fid": self._fid_of(features)})
+        out.update(guarded(notes, ["kid", "kid_std"], lambda: dict(zip(["kid", "kid_std"], self._kid(features)))))
+        out.update(guarded(notes, ["precision", "recall", "density", "coverage"], lambda: self._prdc(features)))
+        out.update(guarded(notes, ["inception_score"], lambda: {"inception_score": im.inception_score(logits)}))
+        out.update(guarded(notes, ["parzen_ll", "parzen_ll_se"], lambda: self._parzen(fake)))
+        out.update(guarded(notes, ["nn_memorization"], lambda: {"nn_memorization": self._memorization(fake)}))
         out["feature_net_acc"] = self.feature_net_acc
         if self.stacked:
-            out.update(im.stacked_mode_metrics(self.net.digits_from_features(features.float().to(self.device))))
+            out.update(guarded(notes, ["modes_covered", "reverse_kl"], lambda: im.stacked_mode_metrics(
+                self.net.digits_from_features(features.float().to(self.device)))))
         return out
+
+    def _fid_of(self, features: Tensor) -> float:
+        self._fid.reset()
+        self._fid.update(features, real=False)
+        return float(self._fid.compute())
+
+    def _parzen(self, fake: Tensor) -> dict[str, float]:
+        pixels = fake.flatten(1).double().cpu()
+        ll, se, self.parzen_sigma = im.parzen_log_likelihood(pixels, self._parzen_test, self._parzen_val)
+        return {"parzen_ll": ll, "parzen_ll_se": se}
+
+    def _memorization(self, fake: Tensor) -> float:
+        if self._mem_unavailable:
+            raise MetricUnavailable(self._mem_unavailable)
+        singles = fake.reshape(-1, *fake.shape[2:]) if self.stacked else fake  # stacked: one digit per channel
+        return float(im.nearest_distances(singles, self._mem_train).median()) / self._mem_scale

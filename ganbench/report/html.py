@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-#: click a header to sort; numbers sort by the mean before " ± "
+#: click a header to sort; numbers sort by the mean before " ± " or " ["
 _SORT_JS = """
 document.querySelectorAll('table.board th').forEach((th, col) => th.addEventListener('click', () => {
   const body = th.closest('table').tBodies[0];
@@ -46,6 +46,8 @@ div.plots figure { margin: 0; } div.plots img { width: 100%; height: auto; }
 div.plots figcaption { font-weight: 600; margin-bottom: .3em; }
 div.plots figure.wide { grid-column: 1 / -1; } div.plots figure.wide img { width: auto; max-width: 100%; }
 """
+#: columns of picture paths, shown as the pictures themselves
+PICTURE_COLUMNS = ("samples", "strip")
 #: a plot wider than this (width / height: the two-panel equilibrium, the throughput bars) takes a whole row
 WIDE = 2.5
 #: plot titles the file name alone would not make clear; the rest read "curves_reverse_kl" as "Curves: reverse kl"
@@ -54,6 +56,7 @@ PLOT_TITLES = {
     "equilibrium": "Equilibrium: D(x), D(G(z)) and V(D,G)", "samples": "Samples during training",
     "budget": "Best objective vs search budget (trials)", "budget_compute": "Best objective vs compute spent",
     "objective": "Objective per cell", "effects": "Main effect of each axis (paired B - A)",
+    "image_metrics": "Image metrics over training", "image_samples": "Real data, generated samples, strip over training",
 }
 
 
@@ -63,7 +66,7 @@ def inline_code(text: str) -> str:
 
 
 def _sort_key(text: str) -> str:
-    return text.split(" ± ")[0].strip("*")
+    return text.split(" ± ")[0].split(" [")[0].strip("*")
 
 
 def _data_uri(path: Path) -> str:
@@ -84,9 +87,10 @@ def to_html(title: str, description: str, header: list[str], table: pd.DataFrame
     """The page; ``images`` are PNGs embedded as data URIs so the file stands alone.
 
     Columns outside ``primary`` (default: none outside) are hidden behind a "show all columns" button. A
-    ``samples`` column (paths relative to ``pictures_root``) shows each row's sample grid inline, always.
+    ``samples`` column (paths relative to ``pictures_root``) shows each row's sample grid inline, always, and a
+    ``strip`` column its strip over training (a row of samples per evaluation).
     """
-    shown = set(table.columns if primary is None else [*primary, "samples"])
+    shown = set(table.columns if primary is None else [*primary, *PICTURE_COLUMNS])
     extra = {c: "" if c in shown else "extra" for c in table.columns}
     align = {c: "" if any(_is_number(_sort_key(str(v))) for v in table[c]) else "text" for c in table.columns}
     head = "".join(f"<th{_class(extra[c], align[c])}>{html.escape(str(c))}</th>" for c in table.columns)
@@ -95,7 +99,7 @@ def to_html(title: str, description: str, header: list[str], table: pd.DataFrame
         cells = []
         for c in table.columns:
             text = str(table.at[i, c])
-            if c == "samples" and text and pictures_root is not None and (Path(pictures_root) / text).exists():
+            if c in PICTURE_COLUMNS and text and pictures_root is not None and (Path(pictures_root) / text).exists():
                 cells.append(f'<td><img class="grid" alt="{html.escape(text)}" '
                              f'src="{_data_uri(Path(pictures_root) / text)}"></td>')
                 continue

@@ -19,7 +19,7 @@ from ganbench.report.export import to_jsonl, to_latex
 from ganbench.report.headline import constants_line, headline_columns, headline_metrics, primary_first
 from ganbench.report.html import to_html
 from ganbench.report.ideal import IDEAL_COLUMNS, cell_ideal, ideal_header
-from ganbench.report.stats import bootstrap_ci, mean_ci95
+from ganbench.report.stats import bootstrap_ci, bounded_ci95, mean_ci95
 from ganbench.report.ties import ALPHA, ties_with_best
 from ganbench.results import ResultsStore, Status, atomic_write, atomic_write_text, picture_path, read_run_info
 from ganbench.suite import Suite, read_suite
@@ -36,6 +36,8 @@ DISPLAY_METRICS = (
 )
 #: the picture a leaderboard row links to (the first seed's), by preference
 LINKED_PICTURES = ("samples", "translation")
+#: picture columns beside it: name -> the pictures it shows (the strip over training: a row per evaluation)
+PICTURE_COLUMNS = {"samples": LINKED_PICTURES, "strip": ("strip",)}
 
 
 def metric_columns(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict]) -> list[Metric]:
@@ -50,8 +52,10 @@ def metric_columns(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict]
 
 
 COUNT_COLUMNS = ["n_seeds", "n_diverged", "n_pruned", "n_failed", "n_planned"]
-#: the columns each metric gets, as <metric>_<stat>
-METRIC_STATS = ("mean", "ci95", "n", "boot_low", "boot_high", "tied", "p_vs_best")
+#: the columns each metric gets, as <metric>_<stat>; low/high: the interval the tables show (interval: its kind)
+METRIC_STATS = ("mean", "ci95", "n", "boot_low", "boot_high", "tied", "p_vs_best", "low", "high", "interval")
+#: <metric>_interval: the 95% Student-t interval, or that interval cut to the metric's range where a bound cut it
+T_INTERVAL, CLIPPED, NO_INTERVAL = "t95", "t95 clipped to", "none (n < 2)"
 SEARCH_COLUMNS = ["search_trials", "search_pruned", "search_failed", "objective_best", "objective_median",
                   "objective_worst", "best_params"]
 
@@ -60,8 +64,9 @@ def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
                 folder: Path | None = None) -> tuple[pd.DataFrame, list[Metric]]:
     """One row per cell in grid order: axes, counts, then per metric METRIC_STATS.
 
-    <metric>_ci95 is the half-width of the 95% t-interval, _boot_low/_boot_high the BCa bootstrap
-    interval, _tied and _p_vs_best the comparison with the metric's best cell (report.ties: Holm over
+    <metric>_ci95 is the half-width of the 95% t-interval, _low/_high that interval cut to the metric's range
+    (``Metric.bounds`` on the cell's dataset; _interval says whether a bound cut it), _boot_low/_boot_high the
+    BCa bootstrap interval, _tied and _p_vs_best the comparison with the metric's best cell (report.ties: Holm over
     each family of ``tie_families``). For a searched suite the means are over the confirmation runs of each
     cell's best parameters (one per suite seed), and the search itself adds the SEARCH_COLUMNS. With
     the results ``folder``, a ``samples`` column names each cell's sample grid (first seed).
@@ -74,21 +79,28 @@ def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
     for cell in suite.cells():
         group = seeded[_in_cell(seeded, cell)]
         done = group[group["status"] == Status.COMPLETE]
+        record = datasets.get(cell.get("dataset", suite.params.get("dataset"))) or {}
         row = {**cell, "n_seeds": len(done), "n_diverged": int((group["status"] == Status.DIVERGED).sum()),
                "n_pruned": int((group["status"] == Status.PRUNED).sum()),
                "n_failed": int((group["status"] == Status.FAILED).sum()), "n_planned": len(suite.seeds)}
         for m in metrics:
             values = seed_values(done, m.name)
             mean, hw, n = mean_ci95(values) if len(values) else (math.nan, math.nan, 0)
+            lower, upper = m.bounds(record)
+            interval = bounded_ci95(values, lower, upper)
             low, high = bootstrap_ci(values)
             row.update({f"{m.name}_mean": mean, f"{m.name}_ci95": hw, f"{m.name}_n": n,
-                        f"{m.name}_boot_low": low, f"{m.name}_boot_high": high})
+                        f"{m.name}_boot_low": low, f"{m.name}_boot_high": high,
+                        f"{m.name}_low": interval.low, f"{m.name}_high": interval.high,
+                        f"{m.name}_interval": NO_INTERVAL if n < 2 else f"{CLIPPED} {range_text(lower, upper)}"
+                        if interval.clipped else T_INTERVAL})
             samples[m.name].append(values)
         row.update(cell_ideal(done, datasets, cell.get("dataset", suite.params.get("dataset"))))
         if suite.search is not None:
             row.update(search_summary(searched[_in_cell(searched, cell)], suite))
-        if folder is not None and (picture := first_picture(folder, done)):
-            row["samples"] = picture
+        for column, names in PICTURE_COLUMNS.items():
+            if folder is not None and (picture := first_picture(folder, done, names)):
+                row[column] = picture
         rows.append(row)
     extra = SEARCH_COLUMNS if suite.search is not None else []
     groups = [cell.get("dataset") for cell in suite.cells()]  # a best per dataset: metrics do not rank across data
@@ -96,8 +108,7 @@ def leaderboard(trials: pd.DataFrame, suite: Suite, datasets: dict[str, dict],
         for name, ties in ties_with_best({m.name: samples[m.name] for m in family}, family, groups=groups).items():
             for row, tied, p in zip(rows, ties.tied, ties.p_vs_best):
                 row.update({f"{name}_tied": tied, f"{name}_p_vs_best": p})
-    if any("samples" in row for row in rows):
-        extra = extra + ["samples"]
+    extra = extra + [c for c in PICTURE_COLUMNS if any(c in row for row in rows)]
     ideal = [c for c in IDEAL_COLUMNS.values() if any(c in row for row in rows)]  # stacked digits: beside the modes
     return pd.DataFrame(rows, columns=list(axes) + COUNT_COLUMNS + extra
                         + [f"{m.name}_{s}" for m in metrics for s in METRIC_STATS] + ideal), metrics
@@ -119,10 +130,11 @@ def seed_values(done: pd.DataFrame, metric: str) -> pd.Series:
     return values.replace([math.inf, -math.inf], math.nan).dropna()
 
 
-def first_picture(folder: Path, done: pd.DataFrame) -> str | None:
-    """Relative path of the lowest seed's sample grid (or translation rows) in the cell, if one was saved."""
+def first_picture(folder: Path, done: pd.DataFrame, names: tuple[str, ...] = LINKED_PICTURES) -> str | None:
+    """Relative path of the lowest seed's sample grid (or translation rows; or another of ``names``) in the cell,
+    if one was saved."""
     for trial_id in done.sort_values("seed")["trial_id"] if len(done) else []:
-        for name in LINKED_PICTURES:
+        for name in names:
             if picture_path(folder, trial_id, name).exists():
                 return picture_path(folder, trial_id, name).relative_to(folder).as_posix()
     return None
@@ -162,9 +174,75 @@ def _fmt(mean: float, hw: float) -> str:
     return f"{text} ± {hw:.2g}" if math.isfinite(hw) else text
 
 
-def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The shown columns as text ("mean ± hw"), and a same-shaped frame of booleans marking in each metric column
-    the cells tied with its best (the best and every cell not significantly worse: ``<metric>_tied``)."""
+def _fmt_range(mean: float, low: float, high: float, lower: float, upper: float) -> str:
+    """'mean [low, high]', each end printed with as few digits as keep it inside [lower, upper]
+    (log 8 = 2.0794 as 2.08 would leave the range)."""
+    if not math.isfinite(mean):
+        return "-"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{mean:.4g}"
+    return f"{mean:.4g} [{_inside(low, lower, upper)}, {_inside(high, lower, upper)}]"
+
+
+def _inside(x: float, lower: float, upper: float) -> str:
+    for digits in range(3, 10):
+        text = f"{x:.{digits}g}"
+        if lower <= float(text) <= upper:
+            return text
+    return repr(x)
+
+
+def _printed_inside(text: str, lower: float, upper: float) -> bool:
+    """Does a printed 'mean ± hw' (or a bare mean) stay inside [lower, upper] as printed?"""
+    mean, _, hw = text.partition(" ± ")
+    if mean == "-":
+        return True
+    m, h = float(mean), float(hw or 0)
+    return lower <= m - h and m + h <= upper
+
+
+def range_text(lower: float, upper: float) -> str:
+    """'[0, 8]', '[0, inf)', '(-inf, 0]'."""
+    left = "(-inf" if lower == -math.inf else f"[{lower:.6g}"
+    right = "inf)" if upper == math.inf else f"{upper:.6g}]"
+    return f"{left}, {right}"
+
+
+def cell_bounds(board: pd.DataFrame, m: Metric, suite: Suite, datasets: dict[str, dict] | None) -> list[tuple]:
+    """(lower, upper) of a metric in each row of the board, from the row's dataset."""
+    names = board["dataset"] if "dataset" in board else [suite.params.get("dataset")] * len(board)
+    return [m.bounds((datasets or {}).get(name) or {}) for name in names]
+
+
+def shown_as_range(board: pd.DataFrame, m: Metric, suite: Suite, datasets: dict[str, dict] | None) -> bool:
+    """A column shows 'mean [low, high]' where a bound cut some row's interval, or where 'mean ± hw' as printed
+    would leave the range; else every row's 'mean ± hw'."""
+    kinds = board.get(f"{m.name}_interval", pd.Series(T_INTERVAL, index=board.index)).astype(str)
+    if kinds.str.startswith(CLIPPED).any():
+        return True
+    printed = [_fmt(a, b) for a, b in zip(board[f"{m.name}_mean"], board[f"{m.name}_ci95"])]
+    return not all(_printed_inside(t, lo, hi) for t, (lo, hi) in zip(printed, cell_bounds(board, m, suite, datasets)))
+
+
+def interval_kinds(board: pd.DataFrame, metrics: list[Metric], suite: Suite,
+                   datasets: dict[str, dict] | None) -> str:
+    """The header line that says which interval each metric column shows."""
+    cut = []
+    for m in metrics:
+        if m.name in DISPLAY_METRICS and m.bounded() and shown_as_range(board, m, suite, datasets):
+            ranges = sorted({range_text(*b) for b in cell_bounds(board, m, suite, datasets)})
+            cut.append(f"{m.name} {' or '.join(ranges)}")
+    return ("intervals: 95% Student-t over seeds; a bounded metric's is cut to its range (no coverage lost: the "
+            "true mean lies in it)" + (f" and shown as mean [low, high] in {', '.join(cut)}; " if cut else "; ")
+            + f"mean ± half-width (inside its range) in every {'other ' if cut else ''}column")
+
+
+def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite,
+                  datasets: dict[str, dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shown columns as text ("mean ± hw", or "mean [low, high]" where the metric's range cut an interval:
+    ``shown_as_range``; ``datasets`` gives the ranges that depend on the data, such as the number of modes),
+    and a same-shaped frame of booleans marking in each metric column the cells tied with its best (the best
+    and every cell not significantly worse: ``<metric>_tied``)."""
     shown = [m for m in metrics if m.name in DISPLAY_METRICS]
     counts = suite.axes() + ["n_seeds", "n_diverged", "n_pruned", "n_failed"]
     table = board[counts].astype(str)
@@ -172,7 +250,12 @@ def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> t
     for m in shown:
         means, hws = board[f"{m.name}_mean"], board[f"{m.name}_ci95"]
         column = m.name + {True: " ↑", False: " ↓", None: ""}[m.higher_is_better]
-        table[column] = [_fmt(a, b) for a, b in zip(means, hws)]
+        if m.bounded() and f"{m.name}_low" in board and shown_as_range(board, m, suite, datasets):
+            table[column] = [_fmt_range(a, lo, hi, *bounds) for a, lo, hi, bounds in
+                             zip(means, board[f"{m.name}_low"], board[f"{m.name}_high"],
+                                 cell_bounds(board, m, suite, datasets))]
+        else:
+            table[column] = [_fmt(a, b) for a, b in zip(means, hws)]
         best[column] = board[f"{m.name}_tied"].astype(bool)
         if (ideal := IDEAL_COLUMNS.get(m.name)) in board:  # the perfect generator's value at the same n, beside it
             table[ideal] = [_fmt(v, math.nan) for v in board[ideal]]
@@ -181,8 +264,9 @@ def display_table(board: pd.DataFrame, metrics: list[Metric], suite: Suite) -> t
         for col in SEARCH_COLUMNS:
             table[col] = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in board[col]]
             best[col] = False
-    if "samples" in board:
-        table["samples"], best["samples"] = board["samples"].fillna("").astype(str), False
+    for column in PICTURE_COLUMNS:
+        if column in board:
+            table[column], best[column] = board[column].fillna("").astype(str), False
     return table, best
 
 
@@ -210,8 +294,9 @@ def image_protocol(trials: pd.DataFrame | None) -> list[str]:
 
 
 def header_items(suite: Suite, run_info: dict | None, datasets: dict[str, dict],
-                 trials: pd.DataFrame | None = None) -> list[str]:
-    """What a reader needs to cite the table: protocol, statistics, environment (Markdown inline syntax)."""
+                 trials: pd.DataFrame | None = None, intervals: str = "") -> list[str]:
+    """What a reader needs to cite the table: protocol, statistics, environment (Markdown inline syntax).
+    ``intervals``: ``interval_kinds``' line, which interval each metric column shows."""
     info = run_info or {}
     env = info.get("environment", {})
     protocols = sorted({record["protocol"] for record in datasets.values()})
@@ -219,14 +304,17 @@ def header_items(suite: Suite, run_info: dict | None, datasets: dict[str, dict],
     return [
         f"suite hash `{info.get('suite_hash', suite.suite_hash())}`; {len(suite.cells())} cells x "
         f"{len(suite.seeds)} seeds; budget {suite.budget.steps} steps, evaluation every {suite.budget.eval_every}",
-        "statistics: mean ± half-width of the 95% Student-t interval over the seeds of complete trials; "
+        "statistics: mean and 95% Student-t interval over the seeds of complete trials (mean ± half-width, or "
+        "mean [low, high] where the metric's range cut it); "
         "diverged, pruned and failed trials are excluded from the means and counted in their columns; "
-        "leaderboard.csv adds the BCa bootstrap interval (_boot_low/_boot_high) and each cell's Holm-adjusted "
+        "leaderboard.csv has the shown interval (_low/_high, its kind in _interval), the t half-width (_ci95), "
+        "the BCa bootstrap interval (_boot_low/_boot_high) and each cell's Holm-adjusted "
         "p against the best (_p_vs_best: paired t when both ran the same seeds, else Welch; Holm over the "
         "headline metrics x cells, and separately over the other metrics x cells)",
         f"V(D,G) at the equilibrium D = 1/2 is -log 4 = {-LOG4:.4f}; equilibrium_gap is mean |D - 1/2| "
         "(only for losses whose optimal D is p_data/(p_data+p_g)); ↑/↓ = higher/lower is better; bold: the best "
         f"(per dataset) and every cell not significantly worse (Holm-adjusted paired/Welch tests, alpha {ALPHA:g})",
+        *([intervals] if intervals else []),
         f"data: {'; '.join(protocols)}",
         *image_protocol(trials),
         *ideal_header(datasets),
@@ -240,15 +328,17 @@ def header_items(suite: Suite, run_info: dict | None, datasets: dict[str, dict],
 
 def to_markdown(board: pd.DataFrame, metrics: list[Metric], suite: Suite, run_info: dict | None,
                 datasets: dict[str, dict], trials: pd.DataFrame | None = None) -> str:
-    table, best = display_table(board, metrics, suite)
+    table, best = display_table(board, metrics, suite, datasets)
     table = table.mask(best, "**" + table + "**")
-    if "samples" in table:
-        table["samples"] = [f"[grid]({path})" if path else "" for path in table["samples"]]
+    for column, link in (("samples", "grid"), ("strip", "strip")):
+        if column in table:
+            table[column] = [f"[{link}]({path})" if path else "" for path in table[column]]
     lines = [
         f"# Leaderboard: {suite.name}",
         "",
         *([suite.description, ""] if suite.description else []),
-        *[f"- {item}" for item in header_items(suite, run_info, datasets, trials)],
+        *[f"- {item}" for item in header_items(suite, run_info, datasets, trials,
+                                               interval_kinds(board, metrics, suite, datasets))],
         "",
         table.to_markdown(index=False),
         "",
@@ -295,14 +385,14 @@ def write_report(folder: Path, formats: tuple[str, ...] = (), on_tables: Callabl
     datasets = dataset_records(folder, suite)
     with BackgroundPlots(folder) as plots:
         board, metrics = leaderboard(trials, suite, datasets, folder)
-        table, best = display_table(board, metrics, suite)
+        table, best = display_table(board, metrics, suite, datasets)
         atomic_write(folder / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False))
         effects = write_effects(folder, trials, suite, datasets)  # effects.csv/.md: each axis's main effect
         atomic_write_text(folder / "leaderboard.md", to_markdown(board, metrics, suite, run_info, datasets, trials)
                           + (f"\n{effects}" if effects else ""))
         if "latex" in formats:
             caption = f"{suite.name}: mean ± 95% interval over {len(suite.seeds)} seeds ({suite.budget.steps} steps)."
-            no_pictures = [c for c in table.columns if c != "samples"]
+            no_pictures = [c for c in table.columns if c not in PICTURE_COLUMNS]
             atomic_write_text(folder / "leaderboard.tex",
                               to_latex(table[no_pictures], best[no_pictures], caption, f"tab:{suite.name}"))
         if "jsonl" in formats:
@@ -314,7 +404,8 @@ def write_report(folder: Path, formats: tuple[str, ...] = (), on_tables: Callabl
         images = budget + plots.paths()
     t1 = time.perf_counter()
     pngs = [p for p in images if p.suffix == ".png"]
-    header = header_items(suite, run_info, datasets, trials) + constants_line(table, suite)
+    header = header_items(suite, run_info, datasets, trials, interval_kinds(board, metrics, suite, datasets)) \
+        + constants_line(table, suite)
     primary = headline_columns(table, metrics, suite, datasets)  # what the terminal table shows; the rest hidden
     order = primary_first(table, suite, primary)
     page = to_html(f"Leaderboard: {suite.name}", suite.description, header, table[order], best[order], pngs,

@@ -1,5 +1,6 @@
 """Plots from a results folder alone, never retraining: learning curves, the equilibrium
-D = 1/2, the effect of k, mode coverage, samples as training goes, throughput.
+D = 1/2, the effect of k, mode coverage, samples as training goes, throughput; for image data the
+image metrics over training and, per cell, real images beside generated ones and the strip over training.
 
 Statistics are over the seeded runs (grid or confirmation phase, status complete); Optuna's
 search-phase trials are left out, as in the leaderboard.
@@ -27,8 +28,9 @@ from ganbench.registry import METRICS  # noqa: E402
 from ganbench.report.contrasts import EFFECTS_PLOT, effects_figure  # noqa: E402
 from ganbench.report.data import dataset_records  # noqa: E402
 from ganbench.report.ideal import IDEAL_COLUMNS, cell_ideal  # noqa: E402
-from ganbench.report.stats import mean_ci95  # noqa: E402
-from ganbench.results import CURVE_COLUMNS, ResultsStore, Status, atomic_write, read_snapshots  # noqa: E402
+from ganbench.report.stats import bounded_ci95  # noqa: E402
+from ganbench.results import (CURVE_COLUMNS, ResultsStore, Status, atomic_write, picture_path,  # noqa: E402
+                              read_snapshots)
 from ganbench.suite import Suite, read_suite  # noqa: E402
 
 PLOTS_DIR = "plots"
@@ -45,6 +47,11 @@ CURVE_METRICS = ("modes_covered", "high_quality_frac", "reverse_kl", "reverse_kl
 ABBREV = {"d_steps_per_g_step": "k", "g_steps_per_d_step": "m"}
 K = "d_steps_per_g_step"
 SAMPLE_COLUMNS = 4
+#: image metrics drawn over training, one panel each (those with data); fractions on a [0, 1] axis
+IMAGE_CURVES = ("fid", "kid", "precision", "recall", "density", "coverage", "cycle_error", "translation_error")
+#: the pictures of a cell, left to right, in image_samples.png (each where the first seed saved it)
+IMAGE_PANELS = {"real": "real training images", "samples": "generated (last step)",
+                "translation": "A, G_AB(A), G_BA(G_AB(A)), true B", "strip": "the same z over training"}
 
 
 @dataclass
@@ -231,22 +238,24 @@ def plot_k_effect(f: Frames, path: Path) -> Path | None:
     for ax_row, (dataset, (data, names)) in zip(axes, panels.items()):
         for col, ax in enumerate(ax_row):
             if col < len(names):
-                _k_panel(ax, data, names[col], dataset, others, ks)
+                _k_panel(ax, data, names[col], dataset, others, ks, f.datasets.get(dataset))
             else:
                 ax.axis("off")
-    fig.suptitle("final metric vs k (D steps per G step): mean ± 95% t-interval over seeds")
+    fig.suptitle("final metric vs k (D steps per G step): mean and 95% t-interval over seeds, cut to the metric's "
+                 "range")
     return save_figure(fig, path)
 
 
-def _k_panel(ax, data: pd.DataFrame, metric: str, dataset: str, others: list[str], ks: list) -> None:
+def _k_panel(ax, data: pd.DataFrame, metric: str, dataset: str, others: list[str], ks: list,
+             record: dict | None = None) -> None:
     groups = list(data.groupby(others, sort=False)) if others else [((), data)]
     dodge = 0.02 * (max(ks) - min(ks))  # side by side, so the intervals do not hide each other
     for i, (key, group) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
-        stats = [mean_ci95(group.loc[group[K] == k, metric]) if metric in group else (math.nan,) * 3 for k in ks]
+        stats = [_interval(group.loc[group[K] == k, metric] if metric in group else [], metric, record) for k in ks]
         x = np.array(ks, dtype=float) + dodge * (i - (len(groups) - 1) / 2)
         label = " ".join(f"{ABBREV.get(a, a)}={v}" for a, v in zip(others, key)) or "all"
-        ax.errorbar(x, [s[0] for s in stats], yerr=[s[1] for s in stats], marker="o", capsize=3, label=label)
+        ax.errorbar(x, [s.mean for s in stats], yerr=_errors(stats), marker="o", capsize=3, label=label)
     ax.set_xticks(ks)
     ax.set(xlabel="k", ylabel=_ylabel(metric), title=f"{metric} on {dataset}")
     if len(groups) > 1:
@@ -256,18 +265,30 @@ def _k_panel(ax, data: pd.DataFrame, metric: str, dataset: str, others: list[str
 # --- 4 and 6. bars per cell -------------------------------------------------------------
 
 
-def _bars(ax, f: Frames, cells: list[str], metric: str) -> None:
-    """Horizontal bar per cell: mean with its 95% t-interval, n seeds in the tick label."""
-    stats = [mean_ci95(_finite(f.seeded[f.seeded["cell"] == c], metric)) for c in cells]
+def _interval(values, metric: str, record: dict | None = None):
+    """The mean and 95% t-interval cut to the metric's range on the dataset (``stats.bounded_ci95``), as the
+    tables show it."""
+    bounds = METRICS.get(metric).bounds(record) if metric in METRICS.names() else (-math.inf, math.inf)
+    return bounded_ci95(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype(float), *bounds)
+
+
+def _errors(stats) -> np.ndarray:
+    """Asymmetric error bars [below, above] from intervals (0 where there is none: a single seed)."""
+    return np.nan_to_num(np.array([[s.mean - s.low for s in stats], [s.high - s.mean for s in stats]]))
+
+
+def _bars(ax, f: Frames, cells: list[str], metric: str, record: dict | None = None) -> None:
+    """Horizontal bar per cell: mean with its 95% t-interval cut to the metric's range, n seeds in the tick label."""
+    stats = [_interval(_finite(f.seeded[f.seeded["cell"] == c], metric), metric, record) for c in cells]
     y = np.arange(len(cells))
-    ax.barh(y, [s[0] for s in stats], xerr=[s[1] for s in stats], capsize=3,
+    ax.barh(y, [s.mean for s in stats], xerr=_errors(stats), capsize=3,
             color=[f.colors[c] for c in cells], alpha=0.85)
-    ax.set_yticks(y, [f"{f.labels[c]} (n={s[2]})" for c, s in zip(cells, stats)])
-    for yi, (mean, _, _) in zip(y, stats):  # the number itself: a zero bar is otherwise invisible
+    ax.set_yticks(y, [f"{f.labels[c]} (n={s.n})" for c, s in zip(cells, stats)])
+    for yi, mean in zip(y, [s.mean for s in stats]):  # the number itself: a zero bar is otherwise invisible
         if math.isfinite(mean):
             ax.annotate(f"{mean:.3g}", (max(mean, 0), yi), xytext=(3, 0), textcoords="offset points", va="center",
                         fontsize=7)
-    ax.set_xlim(left=0)  # counts and rates: a t-interval over 2 seeds can reach below 0, the quantity cannot
+    ax.set_xlim(left=0)  # counts and rates
     ax.invert_yaxis()  # grid order from the top
     ax.grid(axis="y", visible=False)
 
@@ -291,13 +312,14 @@ def plot_modes(f: Frames, path: Path) -> Path | None:
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, height), squeeze=False,
                              height_ratios=[len(cells) + 2 for _, _, cells, _ in panels])
     for ax, (dataset, n_modes, cells, ideal) in zip(axes[:, 0], panels):
-        _bars(ax, f, cells, "modes_covered")
+        _bars(ax, f, cells, "modes_covered", f.datasets.get(dataset))
         ax.axvline(n_modes, color="black", linestyle="--", linewidth=1, label=f"all {n_modes} modes")
         if (modes_ideal := ideal.get(IDEAL_COLUMNS["modes_covered"])) is not None:  # stacked digits
             ax.axvline(modes_ideal, color="grey", linestyle=":", linewidth=1,
                        label=f"a perfect generator at this sample count: {modes_ideal:.4g}")
         ax.set_xlim(right=max(ax.get_xlim()[1], 1.03 * n_modes))  # the reference lines stay in view
-        ax.set(xlabel="modes covered", title=f"{dataset}: modes covered, mean ± 95% t-interval over seeds")
+        ax.set(xlabel="modes covered", title=f"{dataset}: modes covered, mean and 95% t-interval over seeds "
+               f"(cut to 0..{n_modes})")
         ax.legend(loc="lower right")
     return save_figure(fig, path)
 
@@ -309,7 +331,7 @@ def plot_throughput(f: Frames, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, _bar_height(len(cells))))
     _bars(ax, f, cells, "steps_per_s")
     ax.set(xlabel="steps per second of training (1/s)",
-           title="throughput: Algorithm 1 iterations per second, mean ± 95% t-interval over seeds")
+           title="throughput: Algorithm 1 iterations per second, mean and 95% t-interval over seeds (cut at 0)")
     return save_figure(fig, path)
 
 
@@ -374,6 +396,77 @@ def _histogram(ax, pts: np.ndarray, centers: np.ndarray, lo, hi, color) -> None:
     ax.set(xlim=(lo[0], hi[0]), yticks=[])
 
 
+# --- 5b. image runs: metrics over training, real beside generated, the strip over training -----------------
+
+
+def plot_image_metrics(f: Frames, path: Path) -> Path | None:
+    """FID, KID, precision, recall & co. at every evaluation: a panel per metric, a line per cell (mean over seeds,
+    band = min..max), as the learning curves draw them."""
+    panels = [(m, s) for m in IMAGE_CURVES if not (s := _curve_stats(f, m)).empty]
+    if not panels:
+        return None
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    cells = [c for c in f.cells() if any(c in set(s["cell"]) for _, s in panels)]
+    for ax, (metric, stats) in zip(axes.flat, panels):
+        for cell in cells:
+            if cell in set(stats["cell"]):
+                _draw_curve(ax, f, stats, cell, label=f.labels[cell], marker="o", markersize=3)
+        if METRICS.get(metric).bounds() == (0.0, 1.0):
+            ax.set_ylim(-0.02, 1.02)
+        ax.set(xlabel="step", ylabel=_ylabel(metric), title=metric)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(cells)))
+    fig.suptitle("image metrics over training: mean over seeds, band = min..max over seeds")
+    return save_figure(fig, path)
+
+
+def _first_pictures(f: Frames, cell: str) -> tuple[dict[str, Path], list[int]]:
+    """The pictures of IMAGE_PANELS the cell's first seed (by seed) saved, and its strip's steps (top to bottom)."""
+    for _, trial in f.seeded[f.seeded["cell"] == cell].sort_values("seed").iterrows():
+        found = {name: p for name in IMAGE_PANELS if (p := picture_path(f.folder, trial["trial_id"], name)).exists()}
+        if found:
+            steps = trial.get("strip_steps")
+            return found, [int(s) for s in steps.split()] if isinstance(steps, str) else []
+    return {}, []
+
+
+def plot_image_samples(f: Frames, path: Path) -> Path | None:
+    """A row per cell: real training images, the generated grid of the last step and the strip over training (a row
+    of the same z at each evaluation, its step on the left), from the first complete seed; each where saved. None
+    for a folder from before the real grid and the strip: its table shows the grids it has."""
+    rows = [(cell, *_first_pictures(f, cell)) for cell in f.cells()]
+    rows = [r for r in rows if {"real", "strip"} & set(r[1])]
+    if not rows:
+        return None
+    names = [n for n in IMAGE_PANELS if any(n in found for _, found, _ in rows)]
+    fig, axes = plt.subplots(len(rows), len(names), figsize=(2.4 * len(names), 2.6 * len(rows)), squeeze=False)
+    for ax_row, (cell, found, steps) in zip(axes, rows):
+        for ax, name in zip(ax_row, names):
+            ax.axis("off")
+            if name not in found:
+                continue
+            picture = plt.imread(found[name])
+            ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, interpolation="nearest")
+            ax.set_title(IMAGE_PANELS[name], fontsize=8)
+            if name == "strip" and steps:  # its steps as the y ticks, no frame
+                ax.axis("on")
+                ax.grid(False)
+                ax.set_xticks([])
+                height = picture.shape[0] / len(steps)
+                ax.set_yticks([(i + 0.5) * height for i in range(len(steps))], [str(s) for s in steps], fontsize=6)
+                ax.set_ylabel("step", fontsize=7)
+                for side in ax.spines.values():
+                    side.set_visible(False)
+        ax_row[0].text(-0.08, 0.5, f.labels[cell], transform=ax_row[0].transAxes, rotation=90, ha="right",
+                       va="center", fontsize=8)
+    fig.suptitle("image runs: real data beside generated samples, first complete seed of each cell")
+    return save_figure(fig, path)
+
+
 # --- 7. the Dirac-GAN's (theta, psi) plane ----------------------------------------------
 
 
@@ -414,7 +507,8 @@ def plot_dirac(f: Frames, path: Path) -> Path | None:
 PLOTS: dict[str, Callable[[Frames, Path], Path | None]] = {
     **{f"curves_{m}.png": (lambda f, path, m=m: plot_curves(f, m, path)) for m in CURVE_METRICS},
     "equilibrium.png": plot_equilibrium, "k_effect.png": plot_k_effect, "modes.png": plot_modes,
-    "samples.png": plot_samples, "throughput.png": plot_throughput, "dirac.png": plot_dirac,
+    "samples.png": plot_samples, "image_metrics.png": plot_image_metrics, "image_samples.png": plot_image_samples,
+    "throughput.png": plot_throughput, "dirac.png": plot_dirac,
     # report.contrasts: each axis's main effect on the headline metrics
     EFFECTS_PLOT: lambda f, path: None if (fig := effects_figure(f)) is None else save_figure(fig, path),
 }

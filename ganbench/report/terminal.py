@@ -98,7 +98,8 @@ def legend(table: pd.DataFrame, suite: Suite) -> Text:
     """What the marks mean, what every cell shares, where the rest is."""
     same = ", ".join(f"{a}={v}" for a, v in constant_axes(table, suite).items())
     ideal = any(c in table for c in IDEAL_COLUMNS.values())
-    return Text(f"mean ± 95% interval over seeds; {MARK} (bold green) = best or tied with the best"
+    return Text(f"mean ± 95% t-interval over seeds, or mean [low, high] where the metric's range (0..modes, "
+                f"0..1 for fractions) cut it; {MARK} (bold green) = best or tied with the best"
                 + ("; ideal, KL_ideal = a perfect generator's expected modes and reverse KL at the same sample count"
                    if ideal else "")
                 + (f"; in every cell: {same}" if same else ""))
@@ -110,7 +111,7 @@ def folder_summary(folder: Path, width: int = WIDTH) -> RenderableType:
     suite = read_suite(folder / "suite.yaml")
     datasets = dataset_records(folder, suite)
     board, metrics = leaderboard(ResultsStore(folder).trials_frame(), suite, datasets)
-    table, best = display_table(board, metrics, suite)
+    table, best = display_table(board, metrics, suite, datasets)
     return Group(Text(f"{suite.name}: {len(suite.cells())} cells", style="bold"),
                  compact_table(table, best, metrics, suite, datasets, width), legend(table, suite),
                  Text(f"every metric and count: {folder / 'leaderboard.md'} (and .csv, .html)"))

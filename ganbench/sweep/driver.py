@@ -19,7 +19,8 @@ from ganbench.checks import check_suite
 from ganbench.datasets import dataset_record
 from ganbench.errors import UserError
 from ganbench.registry import DATASETS
-from ganbench.results import ResultsStore, read_run_info, write_suite
+from ganbench.results import ResultsStore, read_run_info, write_run_info, write_suite
+from ganbench.status import Status
 from ganbench.suite import Suite, suite_datasets
 from ganbench.sweep.environment import driver_columns, driver_environment
 from ganbench.sweep.folder import FolderLock, check_out_path, check_same_suite, run_folder, start_over_hint
@@ -60,8 +61,8 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
         with run_folder(out, suite, fresh):
             t0 = time.perf_counter()
             with handles_freed():  # the plan's: its Optuna actor's handle, the prune hooks, the tasks' refs
-                run_trials(suite, out, opts, environment, datasets, storage=storage, profile=profile,
-                           console=console, clock=clock)
+                ended = run_trials(suite, out, opts, environment, datasets, storage=storage, profile=profile,
+                                   console=console, clock=clock)
             session.disconnect()  # before the report: its plots fork processes, safe only once Ray's threads are gone
             from ganbench.report import write_report  # imported while the trials trained (import_report)
 
@@ -72,14 +73,16 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
 
             board = write_report(out, formats, on_tables=tables_written, timings=clock.report)
             record_timings(out, clock.timings())
+            record_failures(out, ended)
     console.print(f"done in {time.perf_counter() - t0:.1f}s")
     return board
 
 
 def run_trials(suite: Suite, out: Path, opts: RayOptions, environment: dict, datasets: dict, *, storage: str | None,
-               profile: bool, console: Console, clock: RunClock) -> None:
+               profile: bool, console: Console, clock: RunClock) -> dict[str, dict]:
     """Plan the unfinished trials of ``suite`` (a grid, or a search through its Optuna studies), record the run in
-    ``out``'s run.json and suite.yaml, and run them on Ray, each result stored as it arrives.
+    ``out``'s run.json and suite.yaml, and run them on Ray, each result stored as it arrives. Returns the row each
+    trial run here ended with, by trial id.
 
     Every Ray handle the run makes (the study actor's, the prune hooks', the tasks' refs) lives in this frame
     or below it, so the caller frees them all before stopping Ray (``runner.handles_freed``).
@@ -111,10 +114,13 @@ def run_trials(suite: Suite, out: Path, opts: RayOptions, environment: dict, dat
                   f"{plan.already_done} already finished in {out}")
     primary = suite.search.objective.metric if suite.search else \
         datasets[suite_datasets(suite)[0]]["primary_metric"]
+    ended: dict[str, dict] = {}
+    other_data: set[tuple[str, str]] = set()
     with SweepProgress(plan, primary, console) as progress:
         def record(job, result: dict) -> None:
             row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(),
                    **driver_columns(environment)}
+            warn_other_data(job.cfg.dataset, row, datasets, other_data, console)
             plan.annotate(job, row)
             store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
             if "profile" in result:
@@ -123,9 +129,69 @@ def run_trials(suite: Suite, out: Path, opts: RayOptions, environment: dict, dat
             plan.finished(job, row)
             progress.finished(job, row)
             clock.trial_done(row)
+            ended[row["trial_id"]] = row
 
         run_jobs(_first_profiled(plan.next_job) if profile else plan.next_job, suite.axes(), opts,
                  on_start=progress.started, on_result=record, while_waiting=import_report)
+    return ended
+
+
+def warn_other_data(name: str, row: dict, datasets: dict, warned: set, console: Console) -> None:
+    """Say so, once per dataset and hash, when a worker read other data than run.json records (a node with
+    other files at the same path, or files changed during the run): its row names the hash it read."""
+    recorded, read = (datasets.get(name) or {}).get("data_hash"), row.get("data_hash")
+    if recorded and read and read != recorded and (name, read) not in warned:
+        warned.add((name, read))
+        console.print(f"[yellow]warning[/]: trial {row['trial_id']} read dataset {name!r} with content hash {read}, "
+                      f"not {recorded} as run.json records ({row.get('data_origin')}); its row names the hash it "
+                      f"read", soft_wrap=True)
+
+
+def record_failures(out: Path, ended: dict[str, dict]) -> None:
+    """run.json's ``failed_trials``: the trials of this run that ended failed, id -> first line of its message
+    (the whole traceback is in trials.parquet); ``metric_notes``: those with a metric that could not be computed,
+    id -> its row's ``metric_notes``; ``trials_run``: how many trials this run ran."""
+    failed = {tid: (str(row.get("message") or "").splitlines() or [""])[0]
+              for tid, row in ended.items() if row.get("status") == Status.FAILED.value}
+    notes = {tid: row["metric_notes"] for tid, row in ended.items() if row.get("metric_notes")}
+    write_run_info(out, {**(read_run_info(out) or {}), "trials_run": len(ended), "failed_trials": failed,
+                         "metric_notes": notes})
+
+
+def notes_lines(out: Path) -> list[str]:
+    """Closing lines naming this run's trials with a metric that could not be computed (NaN, with the reason in
+    the row's ``metric_notes``): such a trial is complete, so these lines do not change the exit code."""
+    notes = (read_run_info(out) or {}).get("metric_notes") or {}
+    lines = [f"note: trial {tid}: {text}" for tid, text in list(notes.items())[:SHOWN_FAILURES]]
+    if len(notes) > SHOWN_FAILURES:
+        lines.append(f"note: ... and {len(notes) - SHOWN_FAILURES} more trials")
+    if notes:
+        many = "trials have" if len(notes) > 1 else "trial has"
+        lines.append(f"note: {len(notes)} {many} metrics that could not be computed: NaN, with the reason "
+                     f"in {out / 'trials.parquet'}'s column 'metric_notes'")
+    return lines
+
+
+#: trials named one by one in the closing lines of a run with failures; the rest are counted
+SHOWN_FAILURES = 5
+
+
+def failure_lines(out: Path) -> list[str]:
+    """The closing lines of a run whose trials failed (none when every trial ran ended otherwise): each failed
+    trial's error, then how many failed and where their tracebacks are. Read from run.json (``record_failures``)."""
+    info = read_run_info(out) or {}
+    failed = info.get("failed_trials") or {}
+    if not failed:
+        return []
+    lines = [f"failed trial {tid}: {first}" for tid, first in list(failed.items())[:SHOWN_FAILURES]]
+    if len(failed) > SHOWN_FAILURES:
+        lines.append(f"... and {len(failed) - SHOWN_FAILURES} more")
+    n, ran = len(failed), info.get("trials_run", len(failed))
+    retry = "" if info.get("optuna_storage") else "; rerun the same command to retry them"  # a grid's, not a search's
+    lines.append(f"{n} of the {ran} trials this run ran failed: each one's error and whole traceback are in "
+                 f"{out / 'trials.parquet'} (rows with status 'failed', column 'message'; run.json's failed_trials "
+                 f"lists them){retry}")
+    return lines
 
 
 def import_report() -> None:

@@ -82,8 +82,31 @@ def run_trial_batch(cfgs: list[TrialConfig], axes: list[str], num_threads: int =
 
 
 def _failed(err: Exception, wall_s: float) -> TrainResult:
-    message = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=5)}"
+    """The message's first line names the error; the rest is its whole traceback, every frame from this module
+    down to the raise and every chained cause (a limit here once cut it at training/evaluate.py)."""
+    message = f"{type(err).__name__}: {err}\n{''.join(traceback.format_exception(err))}"
     return TrainResult(Status.FAILED, {"wall_s": wall_s}, message=message)
+
+
+def _where(cfg: TrialConfig) -> dict[str, str]:
+    """The row's environment columns. ``device: cuda`` on a worker without CUDA failed the trial (its message and
+    traceback say so): its row says it ran nowhere, and the row is still written here, not lost to a Ray error."""
+    try:
+        return worker_environment(resolve_device(cfg.device))
+    except RuntimeError:
+        return {**worker_environment(torch.device("cpu")), "run_device": "none"}
+
+
+def data_columns(cfg: TrialConfig) -> dict[str, Any]:
+    """``data_origin`` and ``data_hash`` of the trial's dataset as this worker loaded it (``datasets.dataset_identity``);
+    for data that does not load here, the origin says why and the hash is None."""
+    from ganbench.datasets import dataset_identity
+
+    try:
+        return dataset_identity(cfg.dataset)
+    except Exception as err:  # a row is written either way; a failed trial's message says more
+        return {"data_origin": f"not loaded ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})",
+                "data_hash": None}
 
 
 def _output(cfg: TrialConfig, axes: list[str], trial_id: str | None, result: TrainResult, started: datetime,
@@ -92,7 +115,8 @@ def _output(cfg: TrialConfig, axes: list[str], trial_id: str | None, result: Tra
     row = identity(cfg, axes, trial_id)
     row.update(status=Status(result.status).value, message=result.message, steps_done=result.steps_done, **result.metrics)
     row.update(result.info)
-    row.update(worker_environment(resolve_device(cfg.device)))
+    row.update(data_columns(cfg))
+    row.update(_where(cfg))
     queue_s = max(0.0, started.timestamp() - dispatched_at) if dispatched_at else float("nan")
     row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)
     _log_execution(row)

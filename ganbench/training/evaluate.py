@@ -1,4 +1,8 @@
-"""One evaluation of a trial: draw samples, read D, compute the metrics that apply."""
+"""One evaluation of a trial: draw samples, read D, compute the metrics that apply.
+
+Drawing the samples and reading D are the trial's own code: an error there fails the trial. A metric (or a group
+of them) that raises is NaN with its reason instead (``metrics.notes``), noted in ``gan.metric_notes`` at this step.
+"""
 from __future__ import annotations
 
 import math
@@ -10,12 +14,16 @@ from ganbench.datasets import ImageDataset, ModeMixture
 from ganbench.datasets.toy import Dirac
 from ganbench.metrics.convergence import discriminator_metrics
 from ganbench.metrics.modes import mode_metrics
+from ganbench.metrics.notes import guarded, guarded_group
 from ganbench.training.cycle import evaluate_cycle
 from ganbench.training.updates import conditioned, draw_real, draw_z, pack
 
 if TYPE_CHECKING:
     from ganbench.config import TrialConfig
     from ganbench.training.gan import GAN
+
+
+DIRAC_METRICS = ("dirac_distance", "dirac_theta", "dirac_psi")
 
 
 def dirac_state(gan: "GAN", fake: torch.Tensor) -> dict[str, float]:
@@ -36,18 +44,25 @@ def balanced_labels(gan: "GAN", n: int) -> torch.Tensor | None:
     return torch.arange(n, device=gan.device) % gan.n_classes if gan.n_classes else None
 
 
-def image_metrics(gan: "GAN", fake: torch.Tensor) -> dict[str, float]:
-    """FID, KID, precision/recall, ... from the trial's evaluator, built (and its real statistics computed) once."""
+def image_metrics(gan: "GAN", fake: torch.Tensor, notes: dict[str, str]) -> dict[str, float]:
+    """FID, KID, precision/recall, ... from the trial's evaluator, built (and its real statistics computed) once;
+    the reasons of those that could not be computed go to ``notes``."""
     if gan.evaluator is None:
         from ganbench.metrics.image_eval import ImageEvaluator
 
-        gan.evaluator = ImageEvaluator(gan.data, gan.device)
-    return gan.evaluator(fake)
+        evaluator = guarded_group(notes, "image metrics", lambda: {"evaluator": ImageEvaluator(gan.data, gan.device)})
+        if not evaluator:  # no feature network or reference statistics: no image metric this time
+            return {}
+        gan.evaluator = evaluator["evaluator"]
+    out = gan.evaluator(fake)
+    notes.update(gan.evaluator.notes)
+    return out
 
 
 @torch.no_grad()
-def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> tuple[dict[str, float], torch.Tensor]:
-    """The metrics that apply to this data, and the generated samples they were computed on."""
+def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator, step: int = 0) -> tuple[dict[str, float], torch.Tensor]:
+    """The metrics that apply to this data, and the generated samples they were computed on; the reasons of
+    those that could not be computed are added to ``gan.metric_notes`` at ``step``."""
     gan.G.eval(), gan.D.eval()
     if gan.is_cycle:
         return evaluate_cycle(gan, cfg, rng)
@@ -60,11 +75,15 @@ def evaluate(gan: "GAN", cfg: "TrialConfig", rng: torch.Generator) -> tuple[dict
     rows, dims = n // cfg.pac * cfg.pac, len(gan.data.shape)
     d_real = conditioned(gan.D, y_real)(pack(real[:rows], cfg.pac, dims))
     d_fake = conditioned(gan.D, y_fake)(pack(fake[:rows], cfg.pac, dims))
-    metrics = discriminator_metrics(gan.loss, d_real, d_fake)
+    notes: dict[str, str] = {}
+    metrics = guarded_group(notes, "discriminator metrics", lambda: discriminator_metrics(gan.loss, d_real, d_fake))
     if isinstance(gan.data, ModeMixture):
-        metrics.update(mode_metrics(fake, gan.data.centers.to(gan.device), gan.data.std, cfg.mode_min_count))
+        centers = gan.data.centers.to(gan.device)
+        metrics.update(guarded_group(notes, "mode metrics", lambda: mode_metrics(fake, centers, gan.data.std,
+                                                                                 cfg.mode_min_count)))
     if isinstance(gan.data, Dirac):
-        metrics.update(dirac_state(gan, fake))
+        metrics.update(guarded(notes, DIRAC_METRICS, lambda: dirac_state(gan, fake)))
     if isinstance(gan.data, ImageDataset):
-        metrics.update(image_metrics(gan, fake))
+        metrics.update(image_metrics(gan, fake, notes))
+    gan.metric_notes.add(step, notes)
     return metrics, fake

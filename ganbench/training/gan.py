@@ -13,6 +13,7 @@ from torch import nn
 from ganbench.config import TrialConfig
 from ganbench.datasets import Dataset
 from ganbench.losses import GANLoss, make_loss
+from ganbench.metrics.notes import MetricNotes
 from ganbench.models.layers import dcgan_init
 from ganbench.registry import DATASETS, MODELS
 from ganbench.status import Status
@@ -62,6 +63,8 @@ class GAN:
     lead_dims: int = 1
     #: R1/R2 weights when stacked trials each have their own ([M] tensors); None: the config's
     penalty_weights: dict[str, Any] | None = None
+    #: why a metric was NaN at an evaluation (``metrics.notes``): each evaluation adds to it, the row keeps it
+    metric_notes: MetricNotes = field(default_factory=MetricNotes, init=False)
 
     @property
     def n_classes(self) -> int:

@@ -31,7 +31,7 @@ from ganbench.training.dirac_jacobian import final_metrics as dirac_final_metric
 from ganbench.training.evaluate import evaluate
 from ganbench.training.gan import GAN, TrainResult, build
 from ganbench.training.optim import schedule_step
-from ganbench.training.pictures import trial_pictures
+from ganbench.training.pictures import strip_picture, strip_row, trial_pictures
 from ganbench.training.simultaneous import joint_update
 from ganbench.training.updates import StackedStreams, Stream, Update, d_update, g_update
 
@@ -163,6 +163,7 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
     metrics: list[dict[str, float]] = [{} for _ in cfgs]
     curves: list[list[tuple[int, str, float]]] = [[] for _ in cfgs]
     snapshots: list[list[tuple[int, np.ndarray]]] = [[] for _ in cfgs]
+    strips: list[list[tuple[int, Tensor]]] = [[] for _ in cfgs]  # image data: a row of samples per evaluation
     finite = torch.ones(n, dtype=torch.bool, device=device)
     toy = math.prod(trainer.gan.data.shape) <= 2
     eval_time, step = 0.0, 0
@@ -192,6 +193,8 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
                 continue
             gan = trainer.trial(i)
             result, fake = evaluate(gan, cfg, eval_rng.manual_seed(cfg.seed + 2**31))
+            if (row := strip_row(gan, cfg)) is not None:
+                strips[i].append((step, row))
             gan.G.train(), gan.D.train()
             if toy:
                 snapshots[i].append((step, fake[:SNAPSHOT_SIZE].detach().flatten(1).float().cpu().numpy()))
@@ -236,6 +239,9 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
         info = {f"image_eval.{key}": value for key, value in gan.evaluator.meta.items()} if gan.evaluator else {}
         if cfg.g_ema:
             info["evaluated"] = "ema"  # the metrics and pictures are of the EMA generator
+        if pictures and strips[i]:  # the strip over training, and the steps of its rows (the report labels them)
+            pictures["strip"], strip_steps = strip_picture(strips[i])
+            info["strip_steps"] = " ".join(map(str, strip_steps))
         results.append(TrainResult(final[i], out, curves[i], snapshots[i], steps_done[i], messages[i], pictures, info))
     return results
 

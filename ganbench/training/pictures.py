@@ -1,4 +1,5 @@
-"""Pictures a trial leaves behind: a sample grid, a latent interpolation or per-class rows, translations.
+"""Pictures a trial leaves behind: a sample grid, a latent interpolation or per-class rows, translations, a grid
+of real training images beside them, and a strip over training (a row of the same z at each evaluation).
 
 Rendered in the worker as uint8 arrays (torch only: no torchvision, see DESIGN), written as
 PNG by the driver next to the trial's other results.
@@ -23,6 +24,10 @@ INTERPOLATION_STEPS = 10
 INTERPOLATION_ROWS = 6
 #: fixed seed of the pictures' z: every trial of a suite draws the same noise
 PICTURE_SEED = 1234
+#: the strip over training: this many samples per evaluation, at most STRIP_ROWS evaluations (evenly spaced,
+#: the first and the last included), so a long run's strip stays a few tens of KB
+STRIP_COLUMNS = 8
+STRIP_ROWS = 16
 
 
 def image_grid(images: Tensor, columns: int, pad: int = 1) -> np.ndarray:
@@ -50,7 +55,7 @@ def trial_pictures(gan: "GAN", cfg: "TrialConfig") -> dict[str, np.ndarray]:
         classes = min(gan.n_classes, 10)
         y = torch.arange(classes).repeat_interleave(GRID_COLUMNS).to(gan.device)
         z = draw_z(len(y), cfg.z_dim, rng, cfg.z_dist).to(gan.device)
-        return {"samples": image_grid(conditioned(gan.G, y)(z), GRID_COLUMNS)}
+        return {"samples": image_grid(conditioned(gan.G, y)(z), GRID_COLUMNS), "real": real_grid(gan)}
     z = draw_z(GRID_COLUMNS * GRID_COLUMNS, cfg.z_dim, rng, cfg.z_dist).to(gan.device)
     ends = draw_z(2 * INTERPOLATION_ROWS, cfg.z_dim, rng, cfg.z_dist).view(2, INTERPOLATION_ROWS, cfg.z_dim)
     t = torch.linspace(0, 1, INTERPOLATION_STEPS).view(1, -1, 1)
@@ -58,7 +63,41 @@ def trial_pictures(gan: "GAN", cfg: "TrialConfig") -> dict[str, np.ndarray]:
     return {
         "samples": image_grid(gan.G(z), GRID_COLUMNS),
         "interpolation": image_grid(gan.G(path), INTERPOLATION_STEPS),
+        "real": real_grid(gan),
     }
+
+
+def real_grid(gan: "GAN") -> np.ndarray:
+    """Training images laid out as the sample grid is: a row per class (conditional G), else the first 64."""
+    images, labels = gan.data.train_images, gan.data.train_labels
+    if gan.n_classes:
+        rows = [images[labels == c][:GRID_COLUMNS] for c in range(min(gan.n_classes, 10))]
+        return image_grid(torch.cat(rows), GRID_COLUMNS)
+    return image_grid(images[:GRID_COLUMNS * GRID_COLUMNS], GRID_COLUMNS)
+
+
+@torch.no_grad()
+def strip_row(gan: "GAN", cfg: "TrialConfig") -> Tensor | None:
+    """One evaluation's row of the strip over training, on the CPU: STRIP_COLUMNS samples from the same z at every
+    evaluation (cycling the classes of a conditional G), or G_AB of the same held-out A digits; None for toy data.
+    Leaves G in eval mode (the loop puts it back in train mode after each evaluation)."""
+    if not (gan.is_cycle or isinstance(gan.data, ImageDataset)):
+        return None
+    gan.G.eval()
+    if gan.is_cycle:
+        return gan.G.ab(gan.data.test_a[:STRIP_COLUMNS].to(gan.device)).float().cpu()
+    z = draw_z(STRIP_COLUMNS, cfg.z_dim, torch.Generator().manual_seed(PICTURE_SEED), cfg.z_dist).to(gan.device)
+    if gan.n_classes:
+        y = (torch.arange(STRIP_COLUMNS) % min(gan.n_classes, 10)).to(gan.device)
+        return conditioned(gan.G, y)(z).float().cpu()
+    return gan.G(z).float().cpu()
+
+
+def strip_picture(rows: list[tuple[int, Tensor]]) -> tuple[np.ndarray, list[int]]:
+    """The strip over training from (step, row) at every evaluation: one picture, a row per picked evaluation
+    (at most STRIP_ROWS, evenly spaced, first and last kept), and the steps of its rows, top to bottom."""
+    picks = sorted(set(np.linspace(0, len(rows) - 1, min(len(rows), STRIP_ROWS)).round().astype(int).tolist()))
+    return image_grid(torch.cat([rows[i][1] for i in picks]), STRIP_COLUMNS), [rows[i][0] for i in picks]
 
 
 def translation_rows(gan: "GAN") -> np.ndarray:

@@ -6,9 +6,11 @@ import math
 import pytest
 import torch
 
+from ganbench.datasets.images import ImageDataset
 from ganbench.metrics import images as im
 from ganbench.metrics.features import load_feature_net
 from ganbench.metrics.image_eval import ImageEvaluator
+from ganbench.metrics.notes import MetricNotes
 from ganbench.registry import DATASETS, METRICS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -209,6 +211,7 @@ def test_evaluator_gives_nan_for_non_finite_samples(evaluator, digits):
     out = evaluator(fake)
     assert math.isnan(out["fid"]) and math.isnan(out["parzen_ll"])
     assert out["feature_net_acc"] == evaluator.feature_net_acc
+    assert evaluator.notes["fid"] == "the generated samples hold NaN or inf" and "feature_net_acc" not in evaluator.notes
 
 
 def test_every_image_metric_is_defined_with_its_direction(evaluator):
@@ -220,3 +223,54 @@ def test_every_image_metric_is_defined_with_its_direction(evaluator):
     assert all(METRICS.get(n).higher_is_better is False for n in lower)
     assert all(METRICS.get(n).higher_is_better is None for n in ("kid_std", "parzen_ll_se", "feature_net_acc"))
     assert all(METRICS.get(n).kind == "images" for n in higher | lower)
+
+
+# --------------------------------------------------------------------------- metrics that cannot be computed
+
+
+def small_set(test_from_train: bool) -> ImageDataset:
+    """80 random 8x8 images (a feature net trains in milliseconds); its test split copies training images or not."""
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(80, 1, 8, 8, generator=g) * 2 - 1, torch.randint(0, 10, (80,), generator=g)
+    test = (x[:16], y[:16]) if test_from_train else (x[64:], y[64:])
+    return ImageDataset("small", x[:64], y[:64], *test, n_classes=10)
+
+
+def test_memorization_is_nan_with_its_reason_when_the_test_images_occur_in_training(tmp_path):
+    ev = ImageEvaluator(small_set(test_from_train=True), cache_dir=tmp_path)
+    out = ev(torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(2)) * 2 - 1)
+    assert math.isnan(out["nn_memorization"])  # no ZeroDivisionError
+    assert ev.notes == {"nn_memorization": "test and training sets share images (16 of 16 test images occur in "
+                                           "the training set: median nearest-neighbour distance 0)"}
+    assert all(math.isfinite(v) for name, v in out.items() if name != "nn_memorization")
+    clean = ImageEvaluator(small_set(test_from_train=False), cache_dir=tmp_path)
+    assert math.isfinite(clean(torch.rand(40, 1, 8, 8) * 2 - 1)["nn_memorization"]) and clean.notes == {}
+
+
+def test_a_metric_that_raises_is_nan_with_its_reason_and_the_others_are_computed(tmp_path, monkeypatch):
+    ev = ImageEvaluator(small_set(test_from_train=False), cache_dir=tmp_path)
+
+    def broken(logits):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(im, "inception_score", broken)
+    out = ev(torch.rand(40, 1, 8, 8) * 2 - 1)
+    assert math.isnan(out["inception_score"]) and math.isfinite(out["fid"]) and math.isfinite(out["nn_memorization"])
+    assert ev.notes == {"inception_score": "ZeroDivisionError: float division by zero"}
+
+    def out_of_memory(logits):
+        raise MemoryError()
+
+    monkeypatch.setattr(im, "inception_score", out_of_memory)
+    with pytest.raises(MemoryError):  # not a metric's failure: the trial fails
+        ev(torch.rand(40, 1, 8, 8) * 2 - 1)
+
+
+def test_notes_name_each_metric_its_reason_and_the_steps():
+    notes = MetricNotes()
+    assert not notes and notes.text() == ""
+    for step in (10, 20, 30, 40):
+        notes.add(step, {"nn_memorization": "test and training sets share images"})
+    notes.add(40, {"fid": "ValueError: x"})
+    assert notes.text() == ("nn_memorization: test and training sets share images [steps 10, ..., 40 (4 evaluations)]; "
+                            "fid: ValueError: x [step 40]")
