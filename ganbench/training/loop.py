@@ -192,7 +192,7 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
                 status[i], messages[i] = Status.DIVERGED, f"loss became NaN/inf by step {step}"
                 continue
             gan = trainer.trial(i)
-            result, fake = evaluate(gan, cfg, eval_rng.manual_seed(cfg.seed + 2**31))
+            result, fake = evaluate(gan, cfg, eval_rng.manual_seed(cfg.seed + 2**31), step)
             if (row := strip_row(gan, cfg)) is not None:
                 strips[i].append((step, row))
             gan.G.train(), gan.D.train()
@@ -237,6 +237,7 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
             out.update(speed)
             pictures = trial_pictures(gan, cfg)
         info = {f"image_eval.{key}": value for key, value in gan.evaluator.meta.items()} if gan.evaluator else {}
+        info["metric_notes"] = gan.metric_notes.text()  # why a metric is NaN ('' when none was)
         if cfg.g_ema:
             info["evaluated"] = "ema"  # the metrics and pictures are of the EMA generator
         if pictures and strips[i]:  # the strip over training, and the steps of its rows (the report labels them)
