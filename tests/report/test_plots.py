@@ -52,8 +52,10 @@ def test_ring_suite_gets_every_plot_as_a_png(ring):
     assert_pngs(paths, ring)
     curves = {f"curves_{m}.png" for m in ("modes_covered", "high_quality_frac", "reverse_kl", "reverse_kl_hq",
                                           "equilibrium_gap", "grad_norm_d", "grad_norm_g")}
-    # k has 2 values -> k_effect; minimax is probabilistic -> equilibrium; no Dirac data -> no dirac curve
-    assert names(paths) == curves | {"equilibrium.png", "k_effect.png", "modes.png", "samples.png", "throughput.png"}
+    # k has 2 values -> k_effect and effects (its main effect); minimax is probabilistic -> equilibrium;
+    # no Dirac data -> no dirac curve
+    assert names(paths) == curves | {"effects.png", "equilibrium.png", "k_effect.png", "modes.png", "samples.png",
+                                     "throughput.png"}
     assert sorted(p.name for p in (ring / "plots").iterdir()) == sorted(names(paths))  # no temp files left
 
 
