@@ -199,7 +199,8 @@ def test_a_trial_killed_for_memory_becomes_a_failed_row_after_bounded_retries(tm
     t0 = time.time()
     run = bench("run", str(suite), "--out", str(out), "--set", "seeds=[0]", "--set", "grid.loss=[hinge]",
                 env={"RAY_memory_usage_threshold": "0.001", "RAY_memory_monitor_refresh_ms": "100"}, timeout=240)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 3, run.stderr  # everything written, then exit 3: the run had a failed trial
+    assert "1 of the 1 trials this run ran failed" in run.stdout + run.stderr
     rows = recorded(out)
     assert len(rows) == 1 and rows.loc[0, "status"] == "failed"
     assert "memory" in rows.loc[0, "message"].lower()
