@@ -24,6 +24,13 @@ def _add_suite_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("suite", help="suite YAML file, e.g. suites/quick.yaml")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a suite value, e.g. --set budget.steps=500 (repeatable)")
+    _add_import_arg(p)
+
+
+def _add_import_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import a plugin first: a module name, or a .py file relative to the current directory, "
+                        "whose losses, models, datasets and variants register themselves (repeatable)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     _add_suite_args(val)
     ls = sub.add_parser("list", help="list registered models, losses, datasets and metrics")
     ls.add_argument("kind", nargs="?", choices=sorted(REGISTRIES), help="one family (default: all)")
+    _add_import_arg(ls)
     run.add_argument("--profile", action="store_true",
                      help="trace the first trial with torch.profiler: <out>/profile/<trial_id>.json.gz and .txt")
     run.add_argument("--format", dest="formats", action="append", choices=EXTRA_FORMATS, default=[],
@@ -72,6 +80,7 @@ def parser() -> argparse.ArgumentParser:
     rpr.add_argument("target", help="a protocol suite (suites/papers/*.yaml) or the results folder of one")
     rpr.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                      help="override a suite value, e.g. --set budget.steps=5000 (repeatable; listed as deviations)")
+    _add_import_arg(rpr)
     rpr.add_argument("--out", type=Path, help="results folder (default results/<suite name>)")
     rpr.add_argument("--address", help="join a Ray cluster ('auto' or HOST:PORT) instead of starting a local one")
     rpr.add_argument("--max-concurrent", type=int, metavar="N", help="at most N trials at once")
@@ -177,12 +186,15 @@ def check_runnable(suite, table, source: str) -> None:
 
 
 def cmd_list(kind: str | None, console: Console) -> None:
+    """Each family's names and descriptions; an entry a plugin registered says so, with the plugin's module."""
     load_all()
     for name in [kind] if kind else sorted(REGISTRIES):
         registry = REGISTRIES[name]
         table = Table(title=name, show_header=False, title_justify="left", box=None)
         for item in registry.names():
-            table.add_row(f"[bold]{item}[/]", registry.describe(item))
+            module = registry.origin(item)
+            mark = Text(f"[plugin {module}] ", style="cyan") if module else Text("")
+            table.add_row(Text(item, style="bold"), mark + Text(registry.describe(item)))
         console.print(table)
 
 
@@ -243,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Run the command; its exit code (0, or EXIT_TRIALS_FAILED after a run with failed trials)."""
+    if getattr(args, "imports", None):
+        from ganbench.plugins import import_plugins
+
+        import_plugins(args.imports)
     if args.command == "list":
         cmd_list(args.kind, out)
     elif args.command == "validate":

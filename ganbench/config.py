@@ -7,9 +7,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from ganbench.registry import DATASETS, LOSSES, METRICS, MODELS, VARIANTS, load_all
-
-load_all()
+from ganbench.registry import DATASETS, LOSSES, METRICS, MODELS, VARIANTS
 
 #: the largest whole number a field takes: results tables store numbers (grid axes, seeds, steps) as int64
 INT_MAX = 2**63 - 1
@@ -314,12 +312,19 @@ class TrialConfig(BaseModel):
 
         The keys of ganbench 0.1 are always hashed; any key added since is hashed only when it
         differs from its default. So a new field never re-ids earlier trials (nor breaks their
-        resume), without anyone having to remember to list it.
+        resume), without anyone having to remember to list it. A trial whose model, loss, dataset or variant
+        comes from a plugin also hashes that plugin's module and version (``plugins.used_by``): a changed
+        plugin never resumes into the old one's rows, and a built-in trial's id is unchanged.
         """
-        fields = self.model_dump(mode="json")
+        from ganbench.plugins import used_by
+
+        fields: dict[str, Any] = self.model_dump(mode="json")
         for key in set(fields) - FIRST_RELEASE_KEYS:
             if fields[key] == type(self).model_fields[key].default:
                 del fields[key]
+        plugins = used_by(self)
+        if plugins:
+            fields["plugins"] = plugins
         blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

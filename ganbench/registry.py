@@ -1,10 +1,27 @@
-"""One generic registry: a decorator registers under a name, lookups suggest close names."""
+"""One generic registry: a decorator registers under a name, lookups suggest close names.
+
+An entry may be lazy: ``LOSSES.register("mine", target="my_pkg.losses:Mine")`` imports ``my_pkg.losses`` only when
+"mine" is first looked up. An entry registered while a plugin module is imported (``ganbench.plugins``) records
+that module as its origin (``Registry.origin``): ``bench.py list`` marks it, and trial ids that use it hash the
+plugin's version (``plugins.used_by``).
+"""
 from __future__ import annotations
 
+import contextlib
 import difflib
-from typing import Any, Callable, Generic, Iterator, TypeVar
+import importlib
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+
+from ganbench.errors import UserError
 
 T = TypeVar("T")
+
+
+def suggest(name: Any, valid: Iterable[str], n: int = 1) -> str:
+    """The did-you-mean hint for ``name`` among ``valid``: `` (did you mean 'x'?)``, or "" when nothing is close.
+    Every did-you-mean of ganbench (registered names, suite keys) is this one."""
+    close = difflib.get_close_matches(str(name), list(valid), n=n)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
 class UnknownNameError(ValueError):
@@ -12,9 +29,38 @@ class UnknownNameError(ValueError):
 
     def __init__(self, kind: str, name: str, valid: list[str]):
         self.kind, self.name, self.valid = kind, name, valid
-        close = difflib.get_close_matches(str(name), valid, n=3)
-        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-        super().__init__(f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}")
+        super().__init__(f"unknown {kind} {name!r}{suggest(name, valid, n=3)}; valid: {', '.join(valid)}")
+
+
+#: the plugin module being imported (``registering``): entries added meanwhile are that module's
+_plugin: str | None = None
+
+
+@contextlib.contextmanager
+def registering(module: str) -> Iterator[None]:
+    """Entries added inside the block come from the plugin ``module`` (``Registry.origin``)."""
+    global _plugin
+    before, _plugin = _plugin, module
+    try:
+        yield
+    finally:
+        _plugin = before
+
+
+class _Lazy:
+    """A ``"module:object"`` entry, imported at its first lookup."""
+
+    def __init__(self, target: str):
+        module, sep, attr = target.partition(":")
+        if not sep or not module or not attr:
+            raise ValueError(f"lazy target {target!r}: expected 'module:object', e.g. 'my_pkg.losses:MyLoss'")
+        self.target, self.module, self.attr = target, module, attr
+
+    def resolve(self) -> Any:
+        obj: Any = importlib.import_module(self.module)
+        for part in self.attr.split("."):
+            obj = getattr(obj, part)
+        return obj
 
 
 class Registry(Generic[T]):
@@ -24,8 +70,16 @@ class Registry(Generic[T]):
         self.kind = kind
         self._items: dict[str, T] = {}
         self._descriptions: dict[str, str] = {}
+        self._origins: dict[str, str] = {}  # name -> the plugin module that registered it
 
-    def register(self, name: str, description: str | None = None) -> Callable[[T], T]:
+    def register(self, name: str, description: str | None = None, *,
+                 target: str | None = None) -> Callable[[T], T]:
+        """A decorator that registers its object under ``name``; with ``target="module:object"``, a lazy entry
+        registered at once (``LOSSES.register("mine", target="my_pkg.losses:Mine")``, no decorator)."""
+        if target is not None:
+            self.add(name, _Lazy(target), description)  # type: ignore[arg-type]
+            return lambda obj: obj
+
         def decorator(obj: T) -> T:
             self.add(name, obj, description)
             return obj
@@ -35,20 +89,38 @@ class Registry(Generic[T]):
     def add(self, name: str, obj: T, description: str | None = None) -> None:
         if name in self._items:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
-        doc = description or (getattr(obj, "__doc__", None) or "").strip()
+        doc = description or ("" if isinstance(obj, _Lazy) else (getattr(obj, "__doc__", None) or "").strip())
         self._items[name] = obj
         self._descriptions[name] = doc.splitlines()[0] if doc else ""
+        module = _plugin or (obj.module if isinstance(obj, _Lazy) and not obj.module.startswith("ganbench") else None)
+        if module:
+            self._origins[name] = module
 
     def get(self, name: str) -> T:
         load_all()
         try:
-            return self._items[name]
+            obj = self._items[name]
         except KeyError:
             raise UnknownNameError(self.kind, name, self.names()) from None
+        if isinstance(obj, _Lazy):
+            try:
+                obj = obj.resolve()
+            except (ImportError, AttributeError) as err:
+                raise UserError(f"{self.kind} {name!r}: cannot import {obj.target} "
+                                f"({type(err).__name__}: {err})") from None
+            self._items[name] = obj
+            if not self._descriptions[name]:
+                doc = (getattr(obj, "__doc__", None) or "").strip()
+                self._descriptions[name] = doc.splitlines()[0] if doc else ""
+        return obj
 
     def describe(self, name: str) -> str:
         self.get(name)
         return self._descriptions[name]
+
+    def origin(self, name: str) -> str | None:
+        """The plugin module that registered ``name``; None for ganbench's own entries."""
+        return self._origins.get(name)
 
     def names(self) -> list[str]:
         load_all()
@@ -81,6 +153,13 @@ VARIANTS: Registry = Registry("variant")
 REGISTRIES = {"models": MODELS, "losses": LOSSES, "datasets": DATASETS, "metrics": METRICS, "variants": VARIANTS}
 
 
+def register_variant(preset: Any) -> Any:
+    """Register a preset (``variants.Variant``) under its name, described by its summary: a plugin's own variant
+    is ``register_variant(Variant("mine", {"pac": 2}, "its paper", "what it does"))``."""
+    VARIANTS.add(preset.name, preset, preset.summary())
+    return preset
+
+
 _loading = False
 
 
@@ -93,4 +172,7 @@ def load_all() -> None:
     from ganbench import datasets, losses, metrics, models, variants  # noqa: F401
 
     for preset in variants.PRESETS:  # plain data: variants.py imports nothing of ganbench, so no cycle
-        VARIANTS.add(preset.name, preset, preset.summary())
+        register_variant(preset)
+    from ganbench.plugins import load_entry_points
+
+    load_entry_points()  # installed packages' plugins (entry-point group ganbench.plugins), after ganbench's own

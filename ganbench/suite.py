@@ -12,7 +12,6 @@ a dataset, model or loss it names has gone.
 from __future__ import annotations
 
 import datetime
-import difflib
 import functools
 import hashlib
 import itertools
@@ -27,7 +26,7 @@ from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter, Validati
 
 from ganbench.config import MODEL_CONFIG, TUNABLE_KEYS, Float, Int, Seed, Target, TrialConfig, brief, same_value
 from ganbench.errors import UserError
-from ganbench.registry import VARIANTS
+from ganbench.registry import VARIANTS, suggest
 from ganbench.search.schema import Search, to_trial_params
 
 GRID_AXES = ("model", "loss", "d_steps_per_g_step", "dataset")
@@ -94,6 +93,9 @@ class Suite(BaseModel):
     search: Optional[Search] = Field(None, description="an Optuna study per cell instead of fixed params")
     max_retries: Int = Field(2, ge=0, description="times Ray reruns a trial whose worker or node died")
     execution: Execution = Field(default_factory=Execution, description="how trials are packed onto workers")
+    imports: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="plugins imported before the suite is validated, in the driver and in "
+        "every Ray worker: module names, or .py files relative to the suite file (ganbench.plugins)")
 
     @field_validator("seeds")
     @classmethod
@@ -223,6 +225,8 @@ class Suite(BaseModel):
         dump = self.model_dump(mode="json")
         if self.execution == Execution():  # added later: default settings keep earlier runs' hashes
             dump.pop("execution")
+        if not self.imports:  # likewise
+            dump.pop("imports")
         blob = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -453,12 +457,21 @@ def _read_mapping(path: str | Path) -> dict:
 
 
 def load_suite(path: str | Path, overrides: list[str] = ()) -> Suite:
-    """Read, override and validate a suite file; raise SuiteError with every problem found."""
+    """Read, override and validate a suite file; raise SuiteError with every problem found. The plugins its
+    ``imports`` names are imported first (.py files relative to the suite file), so their names validate."""
     raw = _read_mapping(path)
     try:
         raw = apply_overrides(raw, list(overrides))
     except SuiteError as err:
         raise SuiteError(f"{path}: {err}") from None
+    imports = raw.get("imports")
+    if isinstance(imports, list) and all(isinstance(spec, str) and spec for spec in imports):
+        from ganbench.plugins import PluginError, import_plugins
+
+        try:
+            import_plugins(imports, base=Path(path).parent)
+        except PluginError as err:
+            raise PluginError(f"{path}: imports: {err}") from None
     return validate_suite(raw, source=str(path))
 
 
@@ -564,8 +577,7 @@ def _describe(error: dict, model: type[BaseModel], prefix: str = "") -> str:
     if error["type"] == "extra_forbidden" and error["loc"]:
         parent = _fields_at(model, error["loc"][:-1])
         msg = f"unknown key; valid keys: {', '.join(parent)}" if parent else "unknown key"
-        close = difflib.get_close_matches(str(error["loc"][-1]), parent, n=1)
-        msg += f" (did you mean {close[0]!r}?)" if close else ""
+        msg += suggest(error["loc"][-1], parent)
     elif error["type"] == "missing":
         in_list = error["loc"] and isinstance(error["loc"][-1], int)
         msg = "missing: the list is too short" if in_list else "required key is missing"
@@ -642,8 +654,7 @@ def _check_keys(suite: Suite) -> list[str]:
             if key not in TUNABLE_KEYS:
                 hint = {"steps": "budget.steps", "eval_every": "budget.eval_every", "seed": "seeds", "target": "target"}
                 fix = f"set it as {hint[key]}" if key in hint else f"valid keys: {keys_with_defaults()}"
-                close = difflib.get_close_matches(key, TUNABLE_KEYS, n=1) if key not in hint else []
-                fix += f" (did you mean {close[0]!r}?)" if close else ""
+                fix += suggest(key, TUNABLE_KEYS) if key not in hint else ""
                 problems.append(f"{where}.{key}: unknown key; {fix}")
     for i, grid in enumerate(suite.grids()):
         at = _at(suite, i)

@@ -13,7 +13,8 @@ suite's own values (``suite.Suite.config``) and with a config built directly
 - ``tied`` keys are the exception: the preset's value is only a default, and a value given for any
   key of the group sets all of them (r3gan's gamma: set ``r1`` and ``r2`` follows).
 
-This module imports nothing of ganbench: ``registry.load_all`` registers ``PRESETS``.
+This module imports nothing of ganbench: ``registry.load_all`` registers ``PRESETS``; a plugin registers its own
+preset with ``registry.register_variant``.
 """
 from __future__ import annotations
 

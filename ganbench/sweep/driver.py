@@ -18,6 +18,8 @@ from rich.console import Console
 from ganbench.checks import check_suite
 from ganbench.datasets import dataset_record
 from ganbench.errors import UserError
+from ganbench.plugins import loaded as loaded_plugins
+from ganbench.plugins import runtime_env
 from ganbench.registry import DATASETS
 from ganbench.results import ResultsStore, read_run_info, write_run_info, write_suite
 from ganbench.status import Status
@@ -53,7 +55,7 @@ def run_suite(suite: Suite, out: Path, *, address: str | None = None, max_concur
     opts = RayOptions(address, suite.resources.num_cpus, suite.resources.num_gpus, max_concurrent, suite.max_retries)
     environment, datasets = prepare(suite, address, source, console)  # then Ray: not beside it (RaySession.start)
     with RaySession() as session:
-        session.start(address, suite.max_retries)
+        session.start(address, suite.max_retries, runtime_env())  # the plugins' files, for every worker
         clock.ray_start_s = session.start_s
         check_fits_a_node(opts)
         if address is not None:
@@ -96,6 +98,8 @@ def run_trials(suite: Suite, out: Path, opts: RayOptions, environment: dict, dat
         "command": " ".join(sys.argv), "started_at": datetime.now(timezone.utc).isoformat(),
         "datasets": datasets,  # what reports need of the data, so they never load it again
     }
+    if loaded_plugins():  # each plugin imported for the run: its module, how it was named, its version or hash
+        run_info["plugins"] = [plugin.record() for plugin in loaded_plugins()]
     if suite.search is None:
         plan = GridPlan(suite, store.rows, workers=capacity(opts))
     else:

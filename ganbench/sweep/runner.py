@@ -17,6 +17,7 @@ import ray
 
 from ganbench.config import TrialConfig
 from ganbench.errors import UserError
+from ganbench.plugins import import_modules
 from ganbench.status import Status
 from ganbench.sweep.jobs import Hook, Job
 from ganbench.sweep.trial import identity, run_trial, run_trial_batch
@@ -24,7 +25,8 @@ from ganbench.sweep.trial import identity, run_trial, run_trial_batch
 
 @ray.remote
 def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str, hook: Optional[Hook],
-                dispatched_at: float, profile: bool = False) -> dict:
+                dispatched_at: float, profile: bool = False, plugins: tuple[str, ...] = ()) -> dict:
+    import_modules(plugins)  # before validating: the config may name a plugin's loss, model or dataset
     cfg = TrialConfig.model_validate_json(cfg_json)
     out = run_trial(cfg, axes, num_threads, on_eval=hook, trial_id=trial_id, dispatched_at=dispatched_at,
                     profile=profile)
@@ -34,7 +36,8 @@ def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str,
 
 @ray.remote
 def _batch_task(cfg_jsons: list[str], axes: list[str], num_threads: int, trial_ids: list[str],
-                hooks: list[Optional[Hook]], dispatched_at: float) -> list[dict]:
+                hooks: list[Optional[Hook]], dispatched_at: float, plugins: tuple[str, ...] = ()) -> list[dict]:
+    import_modules(plugins)
     cfgs = [TrialConfig.model_validate_json(c) for c in cfg_jsons]
     outs = run_trial_batch(cfgs, axes, num_threads, trial_ids, dispatched_at, hooks)
     where = placement()
@@ -64,8 +67,12 @@ class RayOptions:
 CONNECT_TIMEOUT_S = 10
 
 
-def start_ray(address: str | None, max_retries: int = 2) -> bool:
+def start_ray(address: str | None, max_retries: int = 2, runtime_env: dict | None = None) -> bool:
     """Join a cluster at ``address`` or start a local Ray: dashboard off, every server on 127.0.0.1.
+
+    ``runtime_env`` is the job's (``plugins.runtime_env()``: the plugins' files as ``py_modules``, which Ray
+    uploads once and unpacks on every node, so a cluster needs no shared filesystem; Ray takes local paths at
+    the job level only). A Ray that is already running keeps its own: start it with that runtime_env.
 
     Returns True when this call started (or joined) Ray, False when it was already running.
     A head that cannot be reached fails within CONNECT_TIMEOUT_S, as a UserError naming it.
@@ -84,7 +91,7 @@ def start_ray(address: str | None, max_retries: int = 2) -> bool:
     # handler likewise (the CLI installs one even where SIGINT was inherited as ignored)
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        _init(address, max_retries)
+        _init(address, max_retries, runtime_env or None)
     finally:
         for signum, handler in handlers.items():
             if callable(handler):
@@ -107,14 +114,14 @@ class RaySession:
         self._node = None  # a local Ray's processes, left running by disconnect()
         self._stopping: threading.Thread | None = None
 
-    def start(self, address: str | None, max_retries: int) -> None:
+    def start(self, address: str | None, max_retries: int, runtime_env: dict | None = None) -> None:
         """Start (or join) Ray, from the main thread (``start_ray`` says why), with nothing running beside it.
 
         Not beside other work: torch in another thread while ``ray.init`` ran crashed the driver now and then
         (SIGSEGV in CI; faulthandler showed a torch op in that thread as ray.init set up logging).
         """
         t0 = time.perf_counter()
-        self.owned = start_ray(address, max_retries)
+        self.owned = start_ray(address, max_retries, runtime_env)
         self.start_s = time.perf_counter() - t0
 
     def disconnect(self) -> None:
@@ -203,12 +210,12 @@ def use_the_clusters_token() -> None:
     maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
-def _init(address: str | None, max_retries: int) -> None:
+def _init(address: str | None, max_retries: int, runtime_env: dict | None = None) -> None:
     if address:
         check_reachable(address)
         use_the_clusters_token()
         try:
-            ray.init(address=address, log_to_driver=True)
+            ray.init(address=address, log_to_driver=True, runtime_env=runtime_env)
         except Exception as err:  # ConnectionError, RuntimeError, ValueError: Ray's own words, on one line
             first = (str(err).strip().splitlines() or [""])[0]
             raise UserError(f"--address {address}: cannot join the Ray cluster ({type(err).__name__}: {first})") from None
@@ -216,7 +223,7 @@ def _init(address: str | None, max_retries: int) -> None:
     os.environ.setdefault("RAY_task_oom_retries", str(max_retries))
     with _loopback_only():  # "local": always a new embedded Ray, never a cluster some `ray start` left running here
         ray.init(address="local", include_dashboard=False, log_to_driver=True, configure_logging=True,
-                 logging_level="WARNING")
+                 logging_level="WARNING", runtime_env=runtime_env)
 
 
 @contextlib.contextmanager
@@ -314,7 +321,13 @@ def run_jobs(
     available (a search asks for its next trial), so the loop ends only when nothing is in
     flight and ``next_job`` has nothing. A worker or node that dies is retried by Ray
     (``max_retries``); one that still fails becomes a 'failed' row so the sweep goes on.
+
+    Every task imports the driver's plugins first (their files came with the job's runtime environment:
+    ``start_ray``).
     """
+    from ganbench.plugins import names
+
+    modules = names()
     resources = dict(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, max_retries=opts.max_retries)
     task, batch_task = _trial_task.options(**resources), _batch_task.options(**resources)
     threads = max(1, int(opts.num_cpus))
@@ -328,10 +341,10 @@ def run_jobs(
             if job.members:
                 ref = batch_task.remote([m.cfg.model_dump_json() for m in job.members], axes, threads,
                                         [m.trial_id for m in job.members], [m.hook for m in job.members],
-                                        time.time())
+                                        time.time(), modules)
             else:
                 ref = task.remote(job.cfg.model_dump_json(), axes, threads, job.trial_id, job.hook, time.time(),
-                                  job.profile)
+                                  job.profile, modules)
             in_flight[ref] = job
             for member in job.members or [job]:
                 on_start(member)

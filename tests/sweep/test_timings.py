@@ -67,7 +67,7 @@ def test_a_suite_that_cannot_run_fails_before_ray_starts(monkeypatch, tmp_path):
     from ganbench.sweep.driver import run_suite
 
     started = []
-    monkeypatch.setattr(runner, "start_ray", lambda address, max_retries: started.append(address) or True)
+    monkeypatch.setattr(runner, "start_ray", lambda address, *rest: started.append(address) or True)
     wide = validate_suite({"name": "wide", "seeds": [0], "budget": {"steps": 10, "eval_every": 10},
                            "grid": {"model": ["mlp"], "loss": ["hinge"], "dataset": ["ring8"]},
                            "params": {"hidden": 1_000_000, "depth": 8}})
@@ -78,13 +78,13 @@ def test_a_suite_that_cannot_run_fails_before_ray_starts(monkeypatch, tmp_path):
 
 def test_a_ray_this_session_started_stops_with_it(monkeypatch):
     stopped = []
-    monkeypatch.setattr(runner, "start_ray", lambda address, max_retries: True)
+    monkeypatch.setattr(runner, "start_ray", lambda address, *rest: True)
     monkeypatch.setattr(runner.ray, "shutdown", lambda: stopped.append(True))
     with RaySession() as session:
         session.start(None, 2)
         assert session.owned
     assert stopped == [True]
-    monkeypatch.setattr(runner, "start_ray", lambda address, max_retries: False)  # a caller's Ray, already up
+    monkeypatch.setattr(runner, "start_ray", lambda address, *rest: False)  # a caller's Ray, already up
     with RaySession() as session:
         session.start(None, 2)
     assert stopped == [True]  # left running
