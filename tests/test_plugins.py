@@ -217,6 +217,13 @@ def test_a_two_node_cluster_gets_the_plugin_through_rays_runtime_env(own_folder,
     assert trials["config_hash"].tolist() == trials["trial_id"].tolist()  # the worker hashed the same plugin
 
 
+def test_the_readme_shows_the_example_these_tests_run():
+    readme = (ROOT / "README.md").read_text()
+    for name, fence in (("my_gan.py", "python"), ("my_gan.yaml", "yaml")):
+        assert f"```{fence}\n{(EXAMPLE / name).read_text()}```" in readme, f"README: examples/{name} differs"
+    assert "your method in your own file" in (ROOT / "CONTRIBUTING.md").read_text().lower()
+
+
 def test_an_installed_package_plugs_in_through_its_entry_point(tmp_path):
     """A distribution with an entry point in the group ganbench.plugins is imported by every process; its
     version (not a hash) is what trial ids and run.json record, and its files are not shipped."""
