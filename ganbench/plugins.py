@@ -3,9 +3,10 @@
 A plugin is a Python module that registers components with ganbench's registries (``LOSSES.register(...)``
 and the like) when it is imported. It is named by
 
-- a suite's ``imports:`` list: module names, or ``.py`` files relative to the suite file;
-- ``bench.py run/validate/list/reproduce --import MODULE`` (a module name, or a ``.py`` file relative to the
-  current directory), repeatable;
+- a suite's ``imports:`` list: ``.py`` files relative to the suite file, or module names (a ``NAME.py`` or a
+  package ``NAME/`` beside the suite first, else an importable module);
+- ``bench.py run/validate/list/reproduce --import MODULE``, repeatable: the same, relative to the current
+  directory;
 - an installed package's entry point in the group ``ganbench.plugins`` (``[project.entry-points."ganbench.plugins"]
   my_gan = "my_gan"``), imported by ``registry.load_all`` in every process.
 
@@ -71,8 +72,10 @@ def _is_file(spec: str) -> bool:
 
 
 def import_plugins(specs: list[str] | tuple[str, ...], base: Path | None = None) -> list[Plugin]:
-    """Import each plugin: a module name, or a ``.py`` file (relative to ``base``, default the current
-    directory). Importing one twice is a no-op. Raises PluginError naming the plugin and its exception."""
+    """Import each plugin: a ``.py`` file relative to ``base`` (default: the current directory), or a module
+    name: a ``NAME.py`` file or ``NAME/`` package in ``base`` first (as Python finds a script's neighbours),
+    else an importable module. Importing one twice is a no-op. Raises PluginError naming the plugin and its
+    exception."""
     return [_import(spec, base or Path.cwd()) for spec in specs]
 
 
@@ -80,53 +83,67 @@ def import_modules(modules: list[str] | tuple[str, ...]) -> None:
     """In a Ray worker: import the driver's plugins by module name (their files came through ``py_modules``)."""
     for module in modules:
         if module not in _LOADED:
-            _import(module, Path.cwd())
+            _import(module, None)
 
 
-def _import(spec: str, base: Path) -> Plugin:
+def _import(spec: str, base: Path | None) -> Plugin:
     from ganbench.registry import load_all, registering
 
     load_all()  # ganbench's own entries first: a plugin that reuses one of their names is the one refused
-
     if not isinstance(spec, str) or not spec.strip():
         raise PluginError(f"plugin {spec!r}: expected a module name or a .py file")
+    spec = spec.strip()
     if _is_file(spec):
-        path = (base / spec).resolve()
-        module = path.stem
-        if module in _LOADED and _LOADED[module].path == str(path):
-            return _LOADED[module]
+        path = (Path(base or Path.cwd()) / spec).resolve()
         if not path.is_file():
             raise PluginError(f"plugin {spec}: no such file ({path})")
-        if not module.isidentifier():
-            raise PluginError(f"plugin {spec}: {module!r} is not a Python module name; rename the file")
-        other = sys.modules.get(module)
-        if other is not None and getattr(other, "__file__", None) != str(path):
-            raise PluginError(f"plugin {spec}: a module named {module!r} is already imported "
-                              f"({getattr(other, '__file__', None) or 'built in'}); rename the file")
-        if other is None:
-            module_spec = importlib.util.spec_from_file_location(module, path)
-            loaded_module = importlib.util.module_from_spec(module_spec)
-            sys.modules[module] = loaded_module  # importable by name: pickles refer to it so
-            try:
-                with registering(module):
-                    module_spec.loader.exec_module(loaded_module)
-            except BaseException as err:
-                sys.modules.pop(module, None)
-                if not isinstance(err, Exception):
-                    raise
-                raise PluginError(f"plugin {spec}: {_exception(err)}") from err
-        plugin = Plugin(module, str(path), _file_version(path), str(path))
-    else:
-        module = spec.strip()
-        if module in _LOADED:
-            return _LOADED[module]
+        return _import_path(spec, path, path.stem)
+    if base is not None and spec.isidentifier():  # NAME.py or NAME/ beside the suite (or in the cwd)
+        for path in (base / f"{spec}.py", base / spec / "__init__.py"):
+            if path.is_file():
+                return _import_path(spec, path.resolve(), spec)
+    module = spec
+    if module in _LOADED:
+        return _LOADED[module]
+    try:
+        with registering(module):
+            imported = importlib.import_module(module)
+    except Exception as err:
+        raise PluginError(f"plugin {module}: {_exception(err)}") from err
+    plugin = _module_plugin(module, imported, module)
+    _LOADED[plugin.module] = plugin
+    return plugin
+
+
+def _import_path(spec: str, path: Path, module: str) -> Plugin:
+    """Import the file ``path`` (a package's ``__init__.py``: the package) as the module ``module``."""
+    from ganbench.registry import registering
+
+    package = path.name == "__init__.py"
+    where = path.parent if package else path
+    if module in _LOADED and _LOADED[module].path == str(where):
+        return _LOADED[module]
+    if not module.isidentifier():
+        raise PluginError(f"plugin {spec}: {module!r} is not a Python module name; rename the file")
+    other = sys.modules.get(module)
+    if other is not None and getattr(other, "__file__", None) != str(path):
+        raise PluginError(f"plugin {spec}: a module named {module!r} is already imported "
+                          f"({getattr(other, '__file__', None) or 'built in'}); rename the file")
+    if other is None:
+        module_spec = importlib.util.spec_from_file_location(
+            module, path, submodule_search_locations=[str(where)] if package else None)
+        loaded_module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module] = loaded_module  # importable by name: pickles refer to it so
         try:
             with registering(module):
-                imported = importlib.import_module(module)
-        except Exception as err:
-            raise PluginError(f"plugin {module}: {_exception(err)}") from err
-        plugin = _module_plugin(module, imported, module)
-    _LOADED[plugin.module] = plugin
+                module_spec.loader.exec_module(loaded_module)
+        except BaseException as err:
+            sys.modules.pop(module, None)
+            if not isinstance(err, Exception):
+                raise
+            raise PluginError(f"plugin {spec}: {_exception(err)}") from err
+    plugin = Plugin(module, str(where), _folder_version(where) if package else _file_version(path), str(where))
+    _LOADED[module] = plugin
     return plugin
 
 

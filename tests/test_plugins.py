@@ -60,6 +60,8 @@ def test_validate_and_list_a_suite_whose_components_come_from_its_own_file(own_f
     res = bench("validate", str(own_folder / "my_gan.yaml"), cwd=elsewhere)
     assert res.returncode == 0, res.stderr
     assert "3 cells x 1 seeds = 3 trials" in res.stdout and "smooth_pacgan2" in res.stdout
+    res = bench("validate", str(own_folder / "my_gan.yaml"), "--set", "imports=[my_gan]", cwd=elsewhere)
+    assert res.returncode == 0, res.stderr  # a module name: NAME.py (or a package NAME/) beside the suite first
 
     res = bench("list", "--import", str(own_folder / "my_gan.py"), cwd=elsewhere)
     assert res.returncode == 0, res.stderr
@@ -148,21 +150,33 @@ def test_a_lazy_entry_imports_its_module_at_first_lookup(tmp_path, isolated, mon
         LOSSES.register("bad", target="no_colon")
 
 
+def _local_package(folder: Path) -> Path:
+    (folder / "local_pkg").mkdir(parents=True)
+    (folder / "local_pkg" / "__init__.py").write_text("from local_pkg import sub  # noqa\n")
+    (folder / "local_pkg" / "sub.py").write_text("from ganbench.registry import LOSSES\n"
+                                                 "from ganbench.losses import Hinge\n"
+                                                 "LOSSES.add('local_hinge', Hinge)\n")
+    return folder
+
+
 def test_a_plugin_named_by_module_ships_its_file_or_package_to_ray(tmp_path, isolated, monkeypatch):
     (tmp_path / "single_mod.py").write_text("from ganbench.registry import LOSSES\n"
                                             "from ganbench.losses import Hinge\n"
                                             "LOSSES.add('single_hinge', Hinge)\n")
+    (tmp_path / "elsewhere").mkdir()  # no module of that name there: found on sys.path
     (tmp_path / "pkg_mod").mkdir()
     (tmp_path / "pkg_mod" / "__init__.py").write_text("from pkg_mod import sub  # noqa\n")
     (tmp_path / "pkg_mod" / "sub.py").write_text("from ganbench.registry import LOSSES\n"
                                                  "from ganbench.losses import Hinge\n"
                                                  "LOSSES.add('pkg_hinge', Hinge)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    single, package = plugins.import_plugins(["single_mod", "pkg_mod"])
+    single, package = plugins.import_plugins(["single_mod", "pkg_mod"], base=tmp_path / "elsewhere")
     assert (LOSSES.origin("single_hinge"), LOSSES.origin("pkg_hinge")) == ("single_mod", "pkg_mod")
     assert single.path == str(tmp_path / "single_mod.py") and package.path == str(tmp_path / "pkg_mod")
     assert plugins.runtime_env()["py_modules"][-2:] == [single.path, package.path]
     before = package.version
+    local, = plugins.import_plugins(["local_pkg"], base=_local_package(tmp_path / "suite_dir"))
+    assert local.path == str(tmp_path / "suite_dir" / "local_pkg") and LOSSES.origin("local_hinge") == "local_pkg"
     (tmp_path / "pkg_mod" / "sub.py").write_text((tmp_path / "pkg_mod" / "sub.py").read_text() + "# edited\n")
     assert plugins._folder_version(tmp_path / "pkg_mod") != before  # any file of the package changes its version
     with pytest.raises(plugins.PluginError, match="loss 'hinge' is registered twice"):
