@@ -199,6 +199,12 @@ def test_run_a_plugin_suite_through_the_cli_and_resume_it(own_folder, tmp_path):
     assert trials["config_hash"].tolist() == trials["trial_id"].tolist()  # workers hash the plugin as the driver
     res = bench("run", str(own_folder / "my_gan.yaml"), "--out", str(out), *TINY, cwd=tmp_path)
     assert res.returncode == 0 and "3 already finished" in res.stderr, res.stderr
+    with (own_folder / "my_gan.py").open("a") as f:  # an edited plugin: its trials would get new ids
+        f.write("# edited\n")
+    res = bench("run", str(own_folder / "my_gan.yaml"), "--out", str(out), *TINY, cwd=tmp_path)
+    assert res.returncode == 2 and len(pd.read_parquet(out / "trials.parquet")) == 3, res.stderr
+    assert f"its trials ran plugin my_gan {record['version']}, not sha256:" in res.stderr
+    assert "--fresh" in res.stderr
 
 
 @pytest.mark.ray

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ganbench.errors import UserError
+from ganbench.plugins import loaded as loaded_plugins
 from ganbench.results import ResultsError, read_run_info, read_table
 from ganbench.suite import Suite, SuiteError, read_suite
 
@@ -61,6 +62,22 @@ def check_same_suite(suite: Suite, out: Path) -> None:
             raise ResultsError(
                 f"{out}: holds a run of a different suite ({where}: hash {value}, this one {suite.suite_hash()}); "
                 f"{start_over_hint(out)}")
+    check_same_plugins(out)
+
+
+def check_same_plugins(out: Path) -> None:
+    """Refuse to resume a folder whose trials ran another version of a plugin imported now (an edited file):
+    the new trials get new ids, and the old rows would stand beside them in the folder's tables."""
+    if not loaded_plugins():
+        return
+    recorded = {p.get("module"): p.get("version") for p in (read_run_info(out) or {}).get("plugins") or []
+                if isinstance(p, dict)}
+    for plugin in loaded_plugins():
+        before = recorded.get(plugin.module)
+        if before is not None and before != plugin.version:
+            raise ResultsError(
+                f"{out}: its trials ran plugin {plugin.module} {before}, not {plugin.version} as {plugin.source} is "
+                f"now; {start_over_hint(out)}")
 
 
 def start_over_hint(out: Path) -> str:
