@@ -84,7 +84,8 @@ def test_a_plugin_that_fails_to_import_is_one_error_line_and_exit_2(tmp_path, pl
     suite.write_text(f"name: s\nimports: [{plugin}]\nseeds: [0]\nbudget: {{steps: 10, eval_every: 10}}\n"
                      "grid: {model: [mlp], loss: [nonsaturating], dataset: [ring8]}\n")
     for args in (("validate", str(suite)), ("run", str(suite), "--out", str(tmp_path / "out")),
-                 ("list", "--import", plugin)):
+                 ("list", "--import", plugin), ("validate", str(ROOT / "suites/quick.yaml"), "--import", plugin),
+                 ("reproduce", str(ROOT / "suites/papers/pacgan-ring.yaml"), "--import", plugin)):
         res = bench(*args, cwd=tmp_path)
         assert res.returncode == 2, (args, res.stderr)
         lines = res.stderr.strip().splitlines()
