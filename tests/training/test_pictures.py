@@ -8,15 +8,12 @@ import torch
 from ganbench.config import TrialConfig
 from ganbench.training import train
 from ganbench.training.pictures import GRID_COLUMNS, STRIP_COLUMNS, STRIP_ROWS, strip_picture
+from tests.training.test_image_training import grid_side as side
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 IMAGE = dict(loss="hinge", dataset="digits", batch_size=16, z_dim=8, hidden=8, steps=6, eval_every=2,
              eval_samples=100)
-
-
-def side(n: int, size: int = 16, pad: int = 1) -> int:
-    return n * (size + pad) + pad
 
 
 def test_an_image_trial_leaves_a_real_grid_and_a_strip_with_a_row_per_evaluation():
