@@ -22,15 +22,14 @@ from torch import nn
 from ganbench.config import TrialConfig
 from ganbench.datasets import Dataset
 from ganbench.registry import DATASETS, UnknownNameError
+from ganbench.roles import keys_where
 from ganbench.suite import Suite, SuiteError, format_problems
 from ganbench.training.memory import MemoryEstimate, estimate_memory, gb, meta_models
 from ganbench.training.stacked import check_stackable, unsupported
 
 #: TrialConfig keys the memory estimate does not read: trials differing only in these share one estimate
-NOT_SIZED = ("seed", "steps", "eval_every", "lr_g", "lr_d", "betas", "betas_d", "clip", "gp_weight", "cycle_weight",
-             "mode_min_count", "target", "d_steps_per_g_step", "g_steps_per_d_step", "device", "amp", "compile",
-             "lr_decay", "lr_min", "momentum_saturate_steps", "momentum_every", "init", "g_init_range", "d_init_range",
-             "g_per_pac_slot", "g_norm_momentum", "g_norm_eps", "g_norm_gamma_init")
+#: (the fields whose role sizes nothing, ``ganbench.roles``)
+NOT_SIZED = keys_where(TrialConfig, sized=False)
 
 
 def check_suite(suite: Suite, source: str | None = None, memory_bytes: int | None = None) -> None:

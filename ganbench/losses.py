@@ -8,17 +8,27 @@ drawn in the G update; every other loss ignores it. Every loss is plain tensor o
 ``.item()``, no branching on values), so it runs under ``torch.vmap`` over stacked trials.
 Penalties share one signature too: ``penalty(D, real, fake, lead_dims=1) -> scalar`` (one value
 per trial for stacked trials, whose inputs carry a trial dimension in front), added to D's loss with a weight.
+
+A loss declares what it needs of the training loop (class attributes, so nothing tests a loss's name):
+``g_uses_real``, ``clips_weights``, ``double_backward`` (its own penalty differentiates D's gradient),
+``stackable`` (``torch.vmap`` runs it over stacked trials), the TrialConfig keys it takes (``config_keys``) and,
+for a plugin, its own options (``Options``, a pydantic model); ``GANLoss.from_config(cfg)`` builds it.
 """
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.registry import LOSSES
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ganbench.config import TrialConfig
 
 LOG4 = math.log(4.0)
 
@@ -30,13 +40,37 @@ class GANLoss:
     probabilistic: bool = False
     #: the value D takes everywhere at the game's equilibrium (1/2 for the GAN paper's game).
     equilibrium: float | None = None
-    #: WGAN-GP adds the gradient penalty of Gulrajani et al. 2017 with this weight.
+    #: WGAN-GP's gradient-penalty weight lambda (its ``penalties``); 0 for every other loss
     gp_weight: float = 0.0
-    #: WGAN clips every D weight into [-clip, clip] after each D step.
+    #: the bound c of WGAN's weight clipping (with ``clips_weights``)
     clip: float | None = None
     #: G's loss reads D's outputs on real data (relativistic losses): each G update draws a
     #: real batch and passes ``real_out``; g_loss raises ValueError without it.
-    g_uses_real: bool = False
+    g_uses_real: ClassVar[bool] = False
+    #: D's weights are clipped into [-clip, clip] after each D step (WGAN)
+    clips_weights: ClassVar[bool] = False
+    #: the loss's own penalties (``penalties``) differentiate D's gradient: a double backward, which
+    #: torch.compile and the FLOP counter cannot follow and which costs memory (WGAN-GP)
+    double_backward: ClassVar[bool] = False
+    #: plain tensor ops on D's outputs, no global RNG: ``torch.vmap`` runs it over stacked trials
+    #: (``execution.batch_trials``). A plugin loss says so itself; a loss that does not is refused by name.
+    stackable: ClassVar[bool] = False
+    #: the TrialConfig keys ``from_config`` passes to ``__init__`` as keyword arguments
+    config_keys: ClassVar[tuple[str, ...]] = ()
+    #: a plugin loss's own options: a pydantic model whose fields ``from_config`` passes to ``__init__``,
+    #: set in a suite under the loss's name (``params: {my_loss: {margin: 0.5}}`` or ``my_loss.margin``)
+    Options: ClassVar["type[BaseModel] | None"] = None
+
+    @classmethod
+    def from_config(cls, cfg: "TrialConfig") -> "GANLoss":
+        """The loss of a trial: its ``config_keys`` from ``cfg`` and its own options (``cfg.options``)."""
+        from ganbench.options import options_for
+
+        return cls(**{key: getattr(cfg, key) for key in cls.config_keys}, **options_for(cfg, cfg.loss))
+
+    def penalties(self) -> dict[str, Any]:
+        """The penalties of ``PENALTIES`` this loss adds to D's loss, by name, with their weights."""
+        return {}
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         raise NotImplementedError
@@ -59,7 +93,7 @@ def value_fn(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
 class Minimax(GANLoss):
     """Goodfellow 2014 saturating game: G minimises log(1 - D(G(z)))."""
 
-    probabilistic, equilibrium = True, 0.5
+    probabilistic, equilibrium, stackable = True, 0.5, True
 
     def d_loss(self, real_out, fake_out):  # -[log D(x) + log(1 - D(G(z)))]
         return -value_fn(real_out, fake_out)
@@ -80,7 +114,7 @@ class NonSaturating(Minimax):
 class LeastSquares(GANLoss):
     """Mao et al. 2017 least squares with targets a=0, b=c=1 (optimal D = p_data/(p_data+p_g))."""
 
-    equilibrium = 0.5
+    equilibrium, stackable = 0.5, True
 
     def d_loss(self, real_out, fake_out):  # 1/2 E(D(x)-1)^2 + 1/2 E D(G(z))^2
         return 0.5 * ((real_out - 1) ** 2).mean() + 0.5 * (fake_out**2).mean()
@@ -93,6 +127,8 @@ class LeastSquares(GANLoss):
 class Hinge(GANLoss):
     """Lim & Ye 2017 / SAGAN hinge loss: D on max(0, 1 -+ D), G maximises D(G(z))."""
 
+    stackable = True
+
     def d_loss(self, real_out, fake_out):  # E relu(1 - D(x)) + E relu(1 + D(G(z)))
         return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
 
@@ -103,6 +139,8 @@ class Hinge(GANLoss):
 @LOSSES.register("wgan")
 class Wasserstein(GANLoss):
     """Arjovsky et al. 2017 WGAN: critic E D(G(z)) - E D(x), weights clipped to [-c, c]."""
+
+    clips_weights, stackable, config_keys = True, True, ("clip",)
 
     def __init__(self, clip: float = 0.01):
         self.clip = clip
@@ -116,11 +154,19 @@ class Wasserstein(GANLoss):
 
 @LOSSES.register("wgan-gp")
 class WassersteinGP(Wasserstein):
-    """Gulrajani et al. 2017 WGAN-GP: WGAN critic plus lambda E(||grad D(x_hat)|| - 1)^2, no clipping."""
+    """Gulrajani et al. 2017 WGAN-GP: WGAN critic plus lambda E(||grad D(x_hat)|| - 1)^2, no clipping.
+
+    The penalty is ``PENALTIES["gp"]``, added by the D update like R1/R2. Not stackable: its interpolation
+    weights come from torch's global generator, not from each stacked trial's own stream."""
+
+    clips_weights, double_backward, stackable, config_keys = False, True, False, ("gp_weight",)
 
     def __init__(self, gp_weight: float = 10.0):
         self.clip = None
         self.gp_weight = gp_weight
+
+    def penalties(self) -> dict[str, Any]:
+        return {"gp": self.gp_weight}
 
 
 # --- relativistic losses: D judges whether real data is more realistic than fake ------------
@@ -136,7 +182,7 @@ class Relativistic(GANLoss):
     """
 
     probabilistic, equilibrium = False, None
-    g_uses_real = True
+    g_uses_real, stackable = True, True
 
     def critic(self, a: Tensor, b: Tensor) -> Tensor:
         raise NotImplementedError
@@ -224,13 +270,10 @@ class RaHinge(Relativistic):
 
 
 def make_loss(name: str, *, clip: float = 0.01, gp_weight: float = 10.0) -> GANLoss:
-    """Build a registered loss with the suite's loss parameters."""
+    """Build a registered loss from its loss parameters (trials build theirs with ``GANLoss.from_config``)."""
     cls = LOSSES.get(name)
-    if issubclass(cls, WassersteinGP):
-        return cls(gp_weight=gp_weight)
-    if issubclass(cls, Wasserstein):
-        return cls(clip=clip)
-    return cls()
+    given = {"clip": clip, "gp_weight": gp_weight}
+    return cls(**{key: given[key] for key in cls.config_keys})
 
 
 # --- gradient penalties: penalty(D, real, fake, lead_dims=1) -> scalar -----------------------------
@@ -257,14 +300,18 @@ def r2_penalty(D: nn.Module, real: Tensor, fake: Tensor, lead_dims: int = 1) -> 
     return 0.5 * _grad_sq_norm(D, fake, lead_dims).mean(-1)
 
 
-def gradient_penalty(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-    """Gulrajani et al. 2017: E (||grad D(x_hat)|| - 1)^2 on random interpolates x_hat."""
+def gradient_penalty(D: nn.Module, real: Tensor, fake: Tensor, lead_dims: int = 1) -> Tensor:
+    """Gulrajani et al. 2017: E (||grad D(x_hat)|| - 1)^2 on random interpolates x_hat (torch's global generator)."""
+    if lead_dims != 1:
+        raise ValueError("the WGAN-GP penalty draws its interpolates from torch's global generator: one trial only")
     eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
     x_hat = eps * real.detach() + (1 - eps) * fake.detach()
     return (_grad_sq_norm(D, x_hat).add(1e-12).sqrt() - 1).pow(2).mean()
 
 
+#: every penalty a D update adds (a loss's own, ``GANLoss.penalties``, then R1/R2), by name
 PENALTIES: dict[str, Callable[..., Tensor]] = {
+    "gp": gradient_penalty,
     "r1": r1_penalty,
     "r2": r2_penalty,
 }

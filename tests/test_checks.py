@@ -40,7 +40,9 @@ def test_model_that_cannot_take_the_data_is_refused_before_running():
 def test_an_option_the_model_ignores_is_refused_naming_it_and_what_the_model_uses(option, value):
     msg = error(with_(params={"batch_size": 16, option: value}))
     assert f"model 'mlp' does not use {option}={value!r}" in msg
-    assert "the options it uses: hidden, depth, d_maxout, d_dropout, d_norm" in msg
+    used = msg.split("the options it uses: ")[1].split(")")[0].split(";")[0]
+    assert {"hidden", "depth", "d_maxout", "d_dropout", "d_norm", "g_norm"} <= set(used.split(", "))
+    assert option not in used.split(", ")
 
 
 def test_an_option_the_model_honours_is_accepted():

@@ -7,8 +7,10 @@ from typing import Optional
 
 import pandas as pd
 import pytest
+from pydantic import Field
 
 from ganbench.config import TrialConfig
+from ganbench.roles import role
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = sorted((ROOT / "results").glob("*/trials.parquet"))
@@ -32,7 +34,7 @@ def test_every_published_trial_keeps_its_config_hash():
 
 def test_a_field_added_later_leaves_ids_alone_at_its_default_and_changes_them_when_set():
     class Later(TrialConfig):
-        a_new_option: Optional[str] = None
+        a_new_option: Optional[str] = Field(None, json_schema_extra=role("method"))
 
     row = published_rows()[0]
     params = json.loads(row["params"])

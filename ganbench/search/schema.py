@@ -6,12 +6,15 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator, model_serializer, model_validator
 
-from ganbench.config import MODEL_CONFIG, TUNABLE_KEYS, Float, Int, Seed
+from ganbench.config import MODEL_CONFIG, Float, Int, Seed, TrialConfig
 from ganbench.metrics import metric
+from ganbench.options import is_option_key, option_keys
+from ganbench.registry import suggest
+from ganbench.roles import keys_where
 
 #: what a search may tune: any per-trial parameter except the cell's identity, plus Adam's
 #: two betas one at a time (`beta1`, `beta2`; they fill `betas`)
-SEARCHABLE_KEYS = sorted((set(TUNABLE_KEYS) - {"model", "loss", "dataset", "device"}) | {"beta1", "beta2"})
+SEARCHABLE_KEYS = sorted(set(keys_where(TrialConfig, tunable=True, searchable=True)) | {"beta1", "beta2"})
 
 #: the grid sampler holds every point of its space in memory: at most this many
 MAX_GRID_POINTS = 100_000
@@ -133,9 +136,12 @@ class Search(BaseModel):
     @field_validator("space")
     @classmethod
     def _known_keys(cls, space: dict[str, Param]) -> dict[str, Param]:
-        unknown = [k for k in space if k not in SEARCHABLE_KEYS]
+        unknown = [k for k in space if k not in SEARCHABLE_KEYS and not is_option_key(k)]
         if unknown:
-            raise ValueError(f"cannot search {', '.join(map(repr, unknown))}; searchable keys: {', '.join(SEARCHABLE_KEYS)}")
+            hint = suggest(unknown[0], SEARCHABLE_KEYS + option_keys())
+            raise ValueError(f"cannot search {', '.join(map(repr, unknown))}{hint}; searchable keys: "
+                             f"{', '.join(SEARCHABLE_KEYS)}, and a plugin component's options by dotted name "
+                             f"(e.g. my_loss.margin{': ' + ', '.join(option_keys()) if option_keys() else ''})")
         if "betas" in space and ({"beta1", "beta2"} & set(space)):
             raise ValueError("search either 'betas' (categorical pairs) or 'beta1'/'beta2', not both")
         return space

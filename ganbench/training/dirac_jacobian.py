@@ -55,9 +55,8 @@ from torch import Tensor
 from torch.func import functional_call
 
 from ganbench.config import TrialConfig
-from ganbench.registry import DATASETS
+from ganbench.registry import DATASETS, LOSSES
 from ganbench.datasets.toy import Dirac
-from ganbench.losses import make_loss
 from ganbench.training.gan import GAN, make_models
 from ganbench.training.updates import DInput, consensus_term, generator_loss, penalized_d_loss
 
@@ -138,7 +137,7 @@ def update_operator(cfg: TrialConfig, stream: Quadrature | None = None) -> Calla
     G, D = make_models(cfg, data)
     (g_name, _), = G.named_parameters()
     (d_name, _), = D.named_parameters()
-    loss = make_loss(cfg.loss, clip=cfg.clip, gp_weight=cfg.gp_weight)
+    loss = LOSSES.get(cfg.loss).from_config(cfg)
     gan = GAN(G, D, loss, data, None, None, torch.device("cpu"), step=cfg.steps)  # noise as at the last step
     stream = stream or Quadrature()
     n = stream.n
@@ -252,7 +251,7 @@ def analyse(cfg: TrialConfig) -> Analysis:
 
 def _reads_real(cfg: TrialConfig) -> bool:
     """G's loss reads D on a real batch (a relativistic loss)."""
-    return make_loss(cfg.loss, clip=cfg.clip, gp_weight=cfg.gp_weight).g_uses_real
+    return LOSSES.get(cfg.loss).g_uses_real
 
 
 def log_slope(curve: Sequence[tuple[int, float]]) -> float:

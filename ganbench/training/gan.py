@@ -12,19 +12,21 @@ from torch import nn
 
 from ganbench.config import TrialConfig
 from ganbench.datasets import Dataset
-from ganbench.losses import GANLoss, make_loss
+from ganbench.losses import GANLoss
 from ganbench.metrics.notes import MetricNotes
 from ganbench.models.layers import dcgan_init
-from ganbench.registry import DATASETS, MODELS
+from ganbench.registry import DATASETS, LOSSES, MODELS
+from ganbench.options import options_for
+from ganbench.roles import keys_where
 from ganbench.status import Status
 from ganbench.training.accel import configure_backends, prepare_modules, retain_freed_memory
 from ganbench.training.optim import make_optimizers
 
-#: TrialConfig keys a model factory may take as keyword arguments (its signature says which it uses)
-MODEL_OPTIONS = ("hidden", "depth", "d_maxout", "d_dropout", "d_norm", "d_projection", "conditional",
-                 "g_hidden", "g_depth", "d_hidden", "d_depth", "g_norm", "d_dropout_input", "d_dropout_output")
+#: TrialConfig keys a model factory may take as keyword arguments (its signature says which it uses): the
+#: fields whose role is a model option (``ganbench.roles``)
+MODEL_OPTIONS = keys_where(TrialConfig, model_option=True)
 #: options of CycleGAN's G step, meaningless for any other model
-CYCLE_OPTIONS = ("cycle_weight", "identity_weight")
+CYCLE_OPTIONS = keys_where(TrialConfig, cycle_option=True)
 
 
 @dataclass
@@ -124,13 +126,15 @@ def make_models(cfg: TrialConfig, data: Dataset) -> tuple[nn.Module, nn.Module]:
     """
     factory = MODELS.get(cfg.model)
     accepted = inspect.signature(factory).parameters
-    derived = {"n_classes": getattr(data, "n_classes", 0), "gradient_penalty": cfg.loss == "wgan-gp"}
+    # a loss whose own penalty differentiates D's per-example gradients (WGAN-GP) wants no batch norm in D
+    derived = {"n_classes": getattr(data, "n_classes", 0), "gradient_penalty": LOSSES.get(cfg.loss).double_backward}
     if cfg.g_per_pac_slot and cfg.pac > 1:  # G's batch norm per packing slot (PacGAN's G once per slot)
         if "g_norm_slots" not in accepted:
             raise ValueError(f"model {cfg.model!r} cannot run G per packing slot (g_per_pac_slot: only mlp)")
         derived["g_norm_slots"] = cfg.pac
     kwargs = {name: getattr(cfg, name) for name in model_options(cfg.model)}
     kwargs.update({name: value for name, value in derived.items() if name in accepted})
+    kwargs.update(options_for(cfg, cfg.model))  # a plugin model's own options
     models = factory(data.shape, cfg.z_dim, **kwargs)
     if cfg.pac > 1:  # PacGAN: D reads m samples concatenated on the first feature axis; its width is not rescaled
         packed = (cfg.pac * data.shape[0], *data.shape[1:])
@@ -204,5 +208,5 @@ def build(cfg: TrialConfig) -> GAN:
     data = DATASETS.get(cfg.dataset)()
     G, D = prepare_modules(*make_models(cfg, data), cfg, device, image_data=len(data.shape) == 3)
     opt_g, opt_d = make_optimizers(cfg, G, D, device)  # SGD's schedules: training.optim
-    loss = make_loss(cfg.loss, clip=cfg.clip, gp_weight=cfg.gp_weight)
+    loss = LOSSES.get(cfg.loss).from_config(cfg)
     return GAN(G, D, loss, data, opt_g, opt_d, device, amp=cfg.amp == "bf16")

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ganbench.config import TrialConfig
+from ganbench.config import TrialConfig, gradient_penalties
 from ganbench.metrics import metric
 from ganbench.metrics.convergence import grad_norm, steps_to_threshold
 from ganbench.metrics.throughput import peak_memory_mb
@@ -250,8 +250,8 @@ def run(trainer: Trainer, start: float, on_eval: TrialEvalCallback | None = None
 def iteration_flops(cfg: TrialConfig) -> int | None:
     """Matmul/conv FLOPs of one iteration of Algorithm 1 for a trial of ``cfg`` (forward and backward),
     counted on one real iteration of this loop on a fresh, uncompiled build; None where the counter
-    cannot follow it (a double backward: wgan-gp, R1, R2, unrolled D, consensus)."""
-    if cfg.loss == "wgan-gp" or cfg.r1 or cfg.r2 or cfg.unroll_steps or cfg.consensus:
+    cannot follow it (a double backward: a gradient penalty, an unrolled D, consensus)."""
+    if gradient_penalties(cfg) or cfg.unroll_steps or cfg.consensus:
         return None
 
     def prepare():

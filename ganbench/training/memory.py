@@ -49,7 +49,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_leaves
 
-from ganbench.config import TrialConfig
+from ganbench.config import TrialConfig, gradient_penalties
 from ganbench.datasets import Dataset
 from ganbench.training.gan import make_models
 
@@ -202,7 +202,7 @@ def estimate_memory(cfg: TrialConfig, data: Dataset,
     passes = (3 if cfg.identity_weight else 2) if cycle else 1
     n = cfg.batch_size  # D's rows; G makes pac samples per row
     forward_g, forward_d = passes * (g_fixed + n * cfg.pac * g_per), d_fixed + n * d_per
-    penalty = cfg.loss == "wgan-gp" or cfg.r1 > 0 or cfg.r2 > 0
+    penalty = bool(gradient_penalties(cfg))
     look_ahead = 1 + cfg.unroll_steps  # an unrolled G update keeps each look-ahead D step's graph
     train = (ACTIVATION_FACTOR * look_ahead * (forward_g + forward_d) + (PENALTY_FACTOR * forward_d if penalty else 0),
              n * cfg.pac * in_train)

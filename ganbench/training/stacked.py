@@ -40,28 +40,21 @@ from torch.func import stack_module_state
 from ganbench.config import TrialConfig
 from ganbench.losses import GANLoss
 from ganbench.registry import LOSSES
+from ganbench.roles import keys_where
 from ganbench.training.gan import GAN, TrainResult, build
 from ganbench.training.loop import TrialEvalCallback, run
 from ganbench.training.stacked_layers import stacked_forward
 from ganbench.training.updates import StackedStreams, Stream
 
-SUPPORTED_LOSSES = ("minimax", "nonsaturating", "hinge", "lsgan", "wgan", "rsgan", "rasgan", "ralsgan", "rahinge", "rpgan")
+def stackable_losses() -> list[str]:
+    """The registered losses that declare ``stackable`` (vmappable, per-trial randomness only)."""
+    return [name for name in LOSSES.names() if LOSSES.get(name).stackable]
 
-#: keys every trial of a batch must share (they fix the stacked shapes or the loop); a batch's trials
-#: may differ in anything else: loss (see ``loss_structure``), learning rates, betas, R1/R2 weights, seed
-SHARED_KEYS = (
-    "model", "dataset", "d_steps_per_g_step", "g_steps_per_d_step", "steps", "eval_every",
-    "batch_size", "z_dim", "hidden", "depth", "device", "amp", "pac", "instance_noise", "instance_noise_decay_steps",
-    "g_hidden", "g_depth", "d_hidden", "d_depth", "d_maxout", "g_norm", "updates", "alternating_order",
-    "compile",
-    # SGD's schedules and D's per-layer dropout: refused by ``unsupported`` today (Adam only, no dropout), and
-    # shared here so that a stacked SGD or dropout can never train every member with member 0's value
-    "optimizer", "momentum", "momentum_final", "momentum_saturate_steps", "momentum_every", "lr_decay", "lr_min",
-    "d_dropout", "d_dropout_input", "d_dropout_output",
-    # G's batch-norm layers as built and set (the stacked forward reads member 0's layers: slots, momentum, eps);
-    # train_set_size and g_norm_gamma_init are per trial (each member's own stream and initial weights)
-    "g_per_pac_slot", "g_norm_momentum", "g_norm_eps",
-)
+
+#: keys every trial of a batch must share: the fields whose role fixes the stacked shapes or the loop
+#: (``ganbench.roles``). A batch's trials may differ in anything else: loss (see ``loss_structure``), learning
+#: rates, betas, R1/R2 weights, seed, a fixed training set (``train_set_size``), G's batch-norm gamma init.
+SHARED_KEYS = keys_where(TrialConfig, shared=True)
 
 
 def unsupported(cfg: TrialConfig) -> list[str]:
@@ -69,7 +62,7 @@ def unsupported(cfg: TrialConfig) -> list[str]:
     checks = [
         (cfg.model != "mlp", f"model={cfg.model!r} (only 'mlp')"),
         (cfg.optimizer != "adam", f"optimizer={cfg.optimizer!r} (only 'adam')"),
-        (cfg.loss not in SUPPORTED_LOSSES, f"loss={cfg.loss!r} (only {', '.join(SUPPORTED_LOSSES)})"),
+        (not LOSSES.get(cfg.loss).stackable, f"loss={cfg.loss!r} (only {', '.join(stackable_losses())})"),
         (cfg.d_dropout > 0, f"d_dropout={cfg.d_dropout} (no dropout)"),
         ((cfg.d_dropout_input or 0) > 0 or cfg.d_dropout_output > 0,
          f"d_dropout_input={cfg.d_dropout_input}, d_dropout_output={cfg.d_dropout_output} (no dropout)"),
@@ -89,8 +82,11 @@ def check_stackable(cfgs: Sequence[TrialConfig]) -> None:
         bad = unsupported(cfg)
         if bad:
             raise ValueError(f"stacked training does not support trial {i}'s {'; '.join(bad)}")
-    for key in SHARED_KEYS:
-        values = {getattr(cfg, key) for cfg in cfgs}
+    shared = keys_where(type(cfgs[0]), shared=True)  # a subclass's own fields too
+    if any(type(cfg) is not type(cfgs[0]) for cfg in cfgs):
+        raise ValueError(f"stacked trials must be configs of one class, got {sorted({type(c).__name__ for c in cfgs})}")
+    for key in shared:
+        values = {_frozen(getattr(cfg, key)) for cfg in cfgs}
         if len(values) > 1:
             raise ValueError(f"stacked trials must share {key!r}, got {sorted(map(repr, values))}")
     structures = {loss_structure(cfg) for cfg in cfgs}
@@ -100,17 +96,24 @@ def check_stackable(cfgs: Sequence[TrialConfig]) -> None:
                          f"from losses {sorted({cfg.loss for cfg in cfgs})}")
 
 
+def _frozen(value):
+    """A field's value as a set member (a plugin's options are a mapping)."""
+    return repr(value) if isinstance(value, (dict, list)) else value
+
+
 def loss_structure(cfg: TrialConfig) -> tuple:
     """What of a trial's loss and penalties changes the loop, not only the arithmetic of its own rows:
     a relativistic G update draws a real batch (from the trial's stream), WGAN clips D's weights, and
     R1/R2 add a gradient of D to its update. Their weights and the loss itself are per trial."""
-    relativistic = LOSSES.get(cfg.loss).g_uses_real if cfg.loss in LOSSES else False
-    return (relativistic, cfg.clip if cfg.loss == "wgan" else None, cfg.r1 > 0, cfg.r2 > 0)
+    if cfg.loss not in LOSSES:
+        return (False, None, cfg.r1 > 0, cfg.r2 > 0)
+    loss = LOSSES.get(cfg.loss)
+    return (loss.g_uses_real, cfg.clip if loss.clips_weights else None, cfg.r1 > 0, cfg.r2 > 0)
 
 
 def batch_key(cfg: TrialConfig) -> tuple:
     """Trials with equal keys can share a batch: the values of everything they must share."""
-    return tuple(getattr(cfg, key) for key in SHARED_KEYS) + loss_structure(cfg)
+    return tuple(_frozen(getattr(cfg, key)) for key in keys_where(type(cfg), shared=True)) + loss_structure(cfg)
 
 
 class StackedModule(nn.Module):
@@ -224,10 +227,11 @@ class StackedLoss(GANLoss):
         # what the loop reads of the loss itself, shared by every member (batch_key); a member's own
         # probabilistic/equilibrium are read from its own GAN, at its evaluation
         first = losses[0]
-        self.gp_weight, self.clip, self.g_uses_real = first.gp_weight, first.clip, first.g_uses_real
-        groups: dict[type, list[int]] = {}
+        self.clip, self.g_uses_real = first.clip, first.g_uses_real
+        # one group per loss and its own settings (a plugin loss's options): each group runs its own head
+        groups: dict[tuple, list[int]] = {}
         for i, loss in enumerate(losses):
-            groups.setdefault(type(loss), []).append(i)
+            groups.setdefault((type(loss), repr(sorted(vars(loss).items()))), []).append(i)
         # the rows and the inverse order live on the device: indexing with them costs no copy per step
         self.rows = [torch.tensor(rows, device=device) for rows in groups.values()]
         order = [i for rows in groups.values() for i in rows]

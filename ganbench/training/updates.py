@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ganbench.config import TrialConfig
-from ganbench.losses import PENALTIES, gradient_penalty
+from ganbench.losses import PENALTIES
 from ganbench.training.accel import autocast
 from ganbench.training.unrolled import unrolled_critic
 
@@ -163,11 +163,10 @@ def draw_labels(gan: "GAN", n: int, rng: torch.Generator) -> Tensor | None:
 
 
 def penalized_d_loss(gan: "GAN", cfg: TrialConfig, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-    """D's loss on one real and one fake batch plus the gradient penalty and R1/R2 when set."""
+    """D's loss on one real and one fake batch plus its penalties: the loss's own (WGAN-GP) and R1/R2 when set."""
     loss = gan.loss.d_loss(D(real), D(fake))
-    if gan.loss.gp_weight:
-        loss = loss + gan.loss.gp_weight * gradient_penalty(D, real, fake)
-    weights = gan.penalty_weights or {"r1": cfg.r1, "r2": cfg.r2}
+    # the loss's own penalties first (WGAN-GP's), then R1/R2 (per stacked trial: gan.penalty_weights)
+    weights = {**gan.loss.penalties(), **(gan.penalty_weights or {"r1": cfg.r1, "r2": cfg.r2})}
     for name, weight in weights.items():
         if isinstance(weight, Tensor) or weight:
             loss = loss + weight * PENALTIES[name](D, real, fake, gan.lead_dims)
