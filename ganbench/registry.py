@@ -4,6 +4,9 @@ An entry may be lazy: ``LOSSES.register("mine", target="my_pkg.losses:Mine")`` i
 "mine" is first looked up. An entry registered while a plugin module is imported (``ganbench.plugins``) records
 that module as its origin (``Registry.origin``): ``bench.py list`` marks it, and trial ids that use it hash the
 plugin's version (``plugins.used_by``).
+
+ganbench's own models, losses and datasets are lazy entries too (``catalog``), fulfilled by their modules'
+decorators when those are imported: filling the registries imports no torch, so a report needs none.
 """
 from __future__ import annotations
 
@@ -56,6 +59,11 @@ class _Lazy:
             raise ValueError(f"lazy target {target!r}: expected 'module:object', e.g. 'my_pkg.losses:MyLoss'")
         self.target, self.module, self.attr = target, module, attr
 
+    def names(self, obj: Any) -> bool:
+        """Is ``obj`` the object this entry points at? (Its module and qualified name: the decorator of a lazy
+        entry's own module registers it before the module's namespace holds it.)"""
+        return (getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)) == (self.module, self.attr)
+
     def resolve(self) -> Any:
         obj: Any = importlib.import_module(self.module)
         for part in self.attr.split("."):
@@ -88,6 +96,15 @@ class Registry(Generic[T]):
 
     def add(self, name: str, obj: T, description: str | None = None) -> None:
         if name in self._items:
+            lazy = self._items[name]
+            if isinstance(obj, _Lazy) and obj.names(lazy):  # its module imported before the lazy entry came
+                return
+            if isinstance(lazy, _Lazy) and lazy.names(obj):  # the module a lazy entry points at, imported
+                self._items[name] = obj
+                doc = description or (getattr(obj, "__doc__", None) or "").strip()
+                if not self._descriptions[name] and doc:
+                    self._descriptions[name] = doc.splitlines()[0]
+                return
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         doc = description or ("" if isinstance(obj, _Lazy) else (getattr(obj, "__doc__", None) or "").strip())
         self._items[name] = obj
@@ -113,6 +130,18 @@ class Registry(Generic[T]):
                 doc = (getattr(obj, "__doc__", None) or "").strip()
                 self._descriptions[name] = doc.splitlines()[0] if doc else ""
         return obj
+
+    def check(self, name: str) -> str:
+        """``name`` if it is registered, else UnknownNameError (with the did-you-mean), importing nothing of
+        ganbench's own (``catalog``): validating a suite, or reporting a results folder, needs no torch. A plugin's
+        lazy entry is imported, as by ``get``, so a target that cannot be imported is reported where it is named."""
+        load_all()
+        if name not in self._items:
+            raise UnknownNameError(self.kind, name, self.names())
+        obj = self._items[name]
+        if isinstance(obj, _Lazy) and not obj.module.startswith("ganbench."):
+            self.get(name)
+        return name
 
     def describe(self, name: str) -> str:
         self.get(name)
@@ -169,8 +198,11 @@ def load_all() -> None:
     if _loading:
         return
     _loading = True
-    from ganbench import datasets, losses, metrics, models, variants  # noqa: F401
+    from ganbench import catalog, metrics, variants  # noqa: F401  (metrics: their definitions, plain data)
 
+    for kind, entries in catalog.ENTRIES.items():  # lazy: plain data, so no cycle and no torch until looked up
+        for name, target in entries.items():
+            REGISTRIES[kind].register(name, target=target)
     for preset in variants.PRESETS:  # plain data: variants.py imports nothing of ganbench, so no cycle
         register_variant(preset)
     from ganbench.plugins import load_entry_points

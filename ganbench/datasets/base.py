@@ -10,8 +10,7 @@ import torch
 from torch import Tensor
 
 
-class DatasetUnavailable(FileNotFoundError):
-    """A data set whose files are not on this machine (nothing is ever downloaded)."""
+from ganbench.datasets import DatasetUnavailable  # noqa: F401  (defined torch-free, for reports)
 
 
 #: (tensor, its copy) per (id(tensor), device): the tensor is kept alive, so its id is never reused
@@ -81,6 +80,14 @@ class Dataset:
         """{"origin": where the data comes from, "data_hash": a hash of its content}."""
         return {"origin": self.origin, "data_hash": self.data_hash}
 
+    def record(self) -> dict:
+        """What a results folder keeps of the data (``datasets.dataset_record``, beside its primary metric and
+        protocol): its identity, and its number of modes where it has them (mixtures, stacked digits' triples)."""
+        record: dict = dict(self.identity())
+        if getattr(self, "n_modes", None) is not None:
+            record["n_modes"] = int(self.n_modes)  # type: ignore[attr-defined]
+        return record
+
 
 @dataclass(frozen=True)
 class ModeMixture(Dataset):
@@ -109,6 +116,10 @@ class ModeMixture(Dataset):
 
     def content(self) -> tuple[Tensor | str, ...]:
         return self.centers.float(), f"std {self.std!r}"
+
+    def record(self) -> dict:
+        """The identity and number of modes, and the centres and std (for plots)."""
+        return {**super().record(), "std": float(self.std), "centers": self.centers.tolist()}
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         device = generator.device

@@ -11,6 +11,9 @@ from typing import Callable, Union
 
 from ganbench.registry import METRICS
 
+#: log 4: V(D,G) at the equilibrium D = 1/2 is -log 4 (``losses.LOG4`` is the same number, for the torch side)
+LOG4 = math.log(4.0)
+
 #: a bound: a number, or what it is for a dataset, from the dataset's record in run.json (None: unknown there)
 Bound = Union[float, Callable[[dict], Union[float, None]], None]
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from ganbench.metrics.modes import ideal_sampler
+from ganbench.metrics.ideal import ideal_sampler
 
 #: metric -> the column of its ideal, shown right after it (stacked datasets only)
 IDEAL_COLUMNS = {"modes_covered": "modes_ideal", "reverse_kl": "reverse_kl_ideal"}

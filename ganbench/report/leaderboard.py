@@ -9,8 +9,7 @@ from typing import Callable
 
 import pandas as pd
 
-from ganbench.losses import LOG4
-from ganbench.metrics import Metric
+from ganbench.metrics import LOG4, Metric
 from ganbench.registry import METRICS
 from ganbench.report.budget import write_budget_views
 from ganbench.report.contrasts import write_effects

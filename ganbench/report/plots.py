@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ganbench.losses import LOG4  # noqa: E402
+from ganbench.metrics import LOG4  # noqa: E402
 from ganbench.registry import METRICS  # noqa: E402
 from ganbench.report.contrasts import EFFECTS_PLOT, effects_figure  # noqa: E402
 from ganbench.report.data import dataset_records  # noqa: E402
