@@ -67,6 +67,19 @@ def read_table(path: Path) -> pd.DataFrame:
                            f"the folder aside (bench.py run --fresh does) and run again") from None
 
 
+def read_results(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trials, curves) of a results folder, as its tables hold them: one row per trial (cell, params, seed, status,
+    final metrics, ...) and one per (trial_id, step, metric, value) of the curves; an empty frame for a table not
+    written yet. A folder without suite.yaml is a ResultsError."""
+    folder = Path(folder)
+    if not (folder / "suite.yaml").is_file():
+        raise ResultsError(f"{folder}: not a results folder (no suite.yaml)")
+    trials_path, curves_path = folder / "trials.parquet", folder / "curves.parquet"
+    trials = read_table(trials_path) if trials_path.exists() else pd.DataFrame()
+    curves = read_table(curves_path) if curves_path.exists() else pd.DataFrame(columns=CURVE_COLUMNS)
+    return trials, curves
+
+
 class ResultsStore:
     """Trials and curves of one run, kept in memory and flushed atomically after each trial.
 
