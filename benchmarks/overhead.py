@@ -76,7 +76,7 @@ def ray_trial(cfg: TrialConfig) -> dict:
     jobs = [Job(cfg, cfg.config_hash(), "bench")]
     t1 = time.perf_counter()
     run_jobs(lambda: jobs.pop() if jobs else None, ["loss"], RayOptions(), lambda job: None,
-             lambda job, out: results.append(out["row"]))
+             lambda job, out: results.append(out.row))
     around = time.perf_counter() - t1
     row = results[0]
     return {"ray_start_s": ray_start, "task_wall_s": around, "trial_wall_s": row["wall_s"],

@@ -30,6 +30,8 @@ from ganbench.sweep.progress import SweepProgress
 from ganbench.sweep.timings import RunClock, record_timings
 
 if TYPE_CHECKING:
+    from ganbench.sweep.jobs import Job
+    from ganbench.sweep.output import TrialOutput
     from ganbench.sweep.runner import RayOptions
 
 
@@ -121,14 +123,14 @@ def run_trials(suite: Suite, out: Path, opts: RayOptions, environment: dict, dat
     ended: dict[str, dict] = {}
     other_data: set[tuple[str, str]] = set()
     with SweepProgress(plan, primary, console) as progress:
-        def record(job, result: dict) -> None:
-            row = {**result["row"], "suite": suite.name, "suite_hash": suite.suite_hash(),
+        def record(job: Job, result: TrialOutput) -> None:
+            row = {**result.row, "suite": suite.name, "suite_hash": suite.suite_hash(),
                    **driver_columns(environment)}
             warn_other_data(job.cfg.dataset, row, datasets, other_data, console)
             plan.annotate(job, row)
-            store.add(row, result["curves"], result.get("snapshots", ()), result.get("pictures"))
-            if "profile" in result:
-                paths = store.add_profile(row["trial_id"], *result["profile"])
+            store.add(row, result.curves, result.snapshots, result.pictures)
+            if result.profile is not None:
+                paths = store.add_profile(row["trial_id"], *result.profile)
                 console.print(f"profile of trial {row['trial_id']}: {', '.join(map(str, paths))}")
             plan.finished(job, row)
             progress.finished(job, row)

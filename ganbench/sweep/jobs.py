@@ -21,3 +21,8 @@ class Job:
     hook: Optional[Hook] = None
     profile: bool = False  # trace this trial with torch.profiler (bench.py run --profile)
     members: list["Job"] = field(default_factory=list)  # a batch: these trials trained as one stacked model
+
+    @property
+    def trials(self) -> list["Job"]:
+        """The trials this job runs: its members (a batch), else itself."""
+        return self.members or [self]

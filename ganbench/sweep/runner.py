@@ -1,4 +1,4 @@
-"""Ray execution: every trial is a Ray task; the driver streams results into the results folder."""
+"""Ray execution: one Ray task per job (a trial or a stacked batch); results stream back to the driver."""
 from __future__ import annotations
 
 import contextlib
@@ -20,29 +20,21 @@ from ganbench.errors import UserError
 from ganbench.plugins import import_modules
 from ganbench.status import Status
 from ganbench.sweep.jobs import Hook, Job
-from ganbench.sweep.trial import identity, run_trial, run_trial_batch
+from ganbench.sweep.output import TrialOutput
+from ganbench.sweep.trial import identity, run_trials
 
 
 @ray.remote
-def _trial_task(cfg_json: str, axes: list[str], num_threads: int, trial_id: str, hook: Optional[Hook],
-                dispatched_at: float, profile: bool = False, plugins: tuple[str, ...] = ()) -> dict:
+def _trials_task(cfg_jsons: list[str], axes: list[str], num_threads: int, trial_ids: list[str],
+                 hooks: list[Optional[Hook]], dispatched_at: float, profile: bool = False,
+                 plugins: tuple[str, ...] = ()) -> list[TrialOutput]:
+    """A job's trials (one, or a stacked batch) on one worker: one TrialOutput per trial, placed."""
     import_modules(plugins)  # before validating: the config may name a plugin's loss, model or dataset
-    cfg = TrialConfig.model_validate_json(cfg_json)
-    out = run_trial(cfg, axes, num_threads, on_eval=hook, trial_id=trial_id, dispatched_at=dispatched_at,
-                    profile=profile)
-    out["row"].update(placement())
-    return out
-
-
-@ray.remote
-def _batch_task(cfg_jsons: list[str], axes: list[str], num_threads: int, trial_ids: list[str],
-                hooks: list[Optional[Hook]], dispatched_at: float, plugins: tuple[str, ...] = ()) -> list[dict]:
-    import_modules(plugins)
     cfgs = [TrialConfig.model_validate_json(c) for c in cfg_jsons]
-    outs = run_trial_batch(cfgs, axes, num_threads, trial_ids, dispatched_at, hooks)
+    outs = run_trials(cfgs, axes, num_threads, trial_ids, hooks, dispatched_at, profile)
     where = placement()
     for out in outs:
-        out["row"].update(where)
+        out.row.update(where)
     return outs
 
 
@@ -309,10 +301,11 @@ def run_jobs(
     axes: list[str],
     opts: RayOptions,
     on_start: Callable[[Job], None],
-    on_result: Callable[[Job, dict], None],
+    on_result: Callable[[Job, TrialOutput], None],
     while_waiting: Callable[[], None] | None = None,
 ) -> None:
-    """Keep the cluster full: take jobs from ``next_job`` while there is room, hand each result to ``on_result``.
+    """Keep the cluster full: take jobs from ``next_job`` while there is room, hand each trial's result (a batch's
+    members one by one) to ``on_result`` as (that trial's Job, its TrialOutput, the Job's columns in its row).
 
     ``while_waiting()`` runs each time the cluster is as full as it gets, before waiting for a result: work
     for the driver's otherwise idle time (it should be quick after its first call).
@@ -329,7 +322,7 @@ def run_jobs(
 
     modules = names()
     resources = dict(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, max_retries=opts.max_retries)
-    task, batch_task = _trial_task.options(**resources), _batch_task.options(**resources)
+    task = _trials_task.options(**resources)
     threads = max(1, int(opts.num_cpus))
     in_flight: dict[ray.ObjectRef, Job] = {}
     limit = capacity(opts)
@@ -338,30 +331,24 @@ def run_jobs(
             job = next_job()
             if job is None:
                 break
-            if job.members:
-                ref = batch_task.remote([m.cfg.model_dump_json() for m in job.members], axes, threads,
-                                        [m.trial_id for m in job.members], [m.hook for m in job.members],
-                                        time.time(), modules)
-            else:
-                ref = task.remote(job.cfg.model_dump_json(), axes, threads, job.trial_id, job.hook, time.time(),
-                                  job.profile, modules)
+            trials = job.trials
+            ref = task.remote([t.cfg.model_dump_json() for t in trials], axes, threads, [t.trial_id for t in trials],
+                              [t.hook for t in trials], time.time(), job.profile, modules)
             in_flight[ref] = job
-            for member in job.members or [job]:
-                on_start(member)
+            for trial in trials:
+                on_start(trial)
         if not in_flight:
             return
         if while_waiting is not None:
             while_waiting()
         done, _ = ray.wait(list(in_flight), num_returns=1)
         for ref in done:
-            job = in_flight.pop(ref)
-            members = job.members or [job]
+            trials = in_flight.pop(ref).trials
             try:
-                outs = ray.get(ref)
-                outs = outs if job.members else [outs]
+                outs: list[TrialOutput] = ray.get(ref)
             except (ray.exceptions.RayError, OSError) as err:
-                outs = [{"row": {**identity(m.cfg, axes, m.trial_id), "status": Status.FAILED.value, "steps_done": 0,
-                                 "message": _failure_message(err)}, "curves": []} for m in members]
-            for member, out in zip(members, outs):
-                out["row"].update(member.columns)
-                on_result(member, out)
+                failed = {"status": Status.FAILED.value, "steps_done": 0, "message": _failure_message(err)}
+                outs = [TrialOutput({**identity(t.cfg, axes, t.trial_id), **failed}) for t in trials]
+            for trial, out in zip(trials, outs):
+                out.row.update(trial.columns)
+                on_result(trial, out)

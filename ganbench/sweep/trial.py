@@ -1,4 +1,4 @@
-"""One trial as data in, data out: the unit of work the runner places on Ray."""
+"""Trials as data in, data out (configs in, one TrialOutput per config out): what a Ray task of the runner runs."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,7 @@ import torch
 from ganbench.config import TrialConfig
 from ganbench.status import Status
 from ganbench.sweep.environment import worker_environment
+from ganbench.sweep.output import TrialOutput
 from ganbench.training import EvalCallback, TrainResult, train, train_stacked
 from ganbench.training.gan import resolve_device
 from ganbench.training.loop import stack_callbacks
@@ -36,49 +37,39 @@ def identity(cfg: TrialConfig, axes: list[str], trial_id: str | None = None) -> 
     }
 
 
-def run_trial(cfg: TrialConfig, axes: list[str], num_threads: int = 1, on_eval: EvalCallback | None = None,
-              trial_id: str | None = None, dispatched_at: float | None = None, profile: bool = False) -> dict:
-    """Train one config; never raises: a crash becomes a row with status 'failed' and its message.
+def run_trials(cfgs: list[TrialConfig], axes: list[str], num_threads: int = 1, trial_ids: list[str] | None = None,
+               on_evals: list[EvalCallback | None] | None = None, dispatched_at: float | None = None,
+               profile: bool = False) -> list[TrialOutput]:
+    """Train one config, or several same-shaped ones as one stacked model (``execution.batch_trials``);
+    one TrialOutput per config, in order. Never raises: a crash fails every trial given, each row keeping
+    the error's message and whole traceback.
 
-    ``dispatched_at`` (time.time() when the driver submitted it) gives ``queue_s``, the
-    scheduling overhead between dispatch and start. Returns {"row": one trials-table row,
-    "curves": [(trial_id, step, metric, value), ...]}.
+    ``on_evals`` holds each trial's own evaluation callback (a search's pruning hook), or None.
+    ``dispatched_at`` (time.time() when the driver submitted them) gives ``queue_s``, the scheduling
+    overhead between dispatch and start. ``profile`` traces a single trial with torch.profiler (its
+    output's ``profile``); a stacked batch is not traced.
     """
-    # Ray reuses worker processes: pin torch's threads to this trial's CPU share.
+    # Ray reuses worker processes: pin torch's threads to this task's CPU share.
     torch.set_num_threads(max(1, num_threads))
+    hooks = list(on_evals) if on_evals is not None else [None] * len(cfgs)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     trace = None
     try:
-        if profile:
-            result, trace = _profiled(cfg, on_eval)
+        if len(cfgs) > 1:  # the one fork: several configs train as one stacked model
+            results = train_stacked(cfgs, stack_callbacks(hooks))
+        elif profile:
+            result, trace = _profiled(cfgs[0], hooks[0])
+            results = [result]
         else:
-            result = train(cfg, on_eval=on_eval)
-    except Exception as err:  # the sweep goes on; the row keeps the reason
-        result = _failed(err, time.perf_counter() - t0)
-    out = _output(cfg, axes, trial_id, result, started, dispatched_at)
-    if trace is not None:
-        out["profile"] = trace
-    return out
-
-
-def run_trial_batch(cfgs: list[TrialConfig], axes: list[str], num_threads: int = 1,
-                    trial_ids: list[str] | None = None, dispatched_at: float | None = None,
-                    on_evals: list[EvalCallback | None] | None = None) -> list[dict]:
-    """Train same-shaped trials as one stacked model (``execution.batch_trials``); one output per trial.
-
-    ``on_evals`` holds each trial's own evaluation callback (a search's pruning hook), or None.
-    Never raises: a crash fails every trial of the batch, each row keeping the message.
-    """
-    torch.set_num_threads(max(1, num_threads))
-    started = datetime.now(timezone.utc)
-    t0 = time.perf_counter()
-    try:
-        results = train_stacked(cfgs, stack_callbacks(on_evals or [None] * len(cfgs)))
-    except Exception as err:
+            results = [train(cfgs[0], on_eval=hooks[0])]
+    except Exception as err:  # the sweep goes on; the rows keep the reason
         results = [_failed(err, time.perf_counter() - t0)] * len(cfgs)
     ids = trial_ids or [None] * len(cfgs)
-    return [_output(cfg, axes, tid, result, started, dispatched_at) for cfg, tid, result in zip(cfgs, ids, results)]
+    outs = [_output(cfg, axes, tid, result, started, dispatched_at) for cfg, tid, result in zip(cfgs, ids, results)]
+    if trace is not None:
+        outs[0].profile = trace
+    return outs
 
 
 def _failed(err: Exception, wall_s: float) -> TrainResult:
@@ -110,8 +101,8 @@ def data_columns(cfg: TrialConfig) -> dict[str, Any]:
 
 
 def _output(cfg: TrialConfig, axes: list[str], trial_id: str | None, result: TrainResult, started: datetime,
-            dispatched_at: float | None) -> dict:
-    """The trials-table row, curves and snapshots of one finished (or failed) trial."""
+            dispatched_at: float | None) -> TrialOutput:
+    """The trials-table row, curves, snapshots and pictures of one finished (or failed) trial."""
     row = identity(cfg, axes, trial_id)
     row.update(status=Status(result.status).value, message=result.message, steps_done=result.steps_done, **result.metrics)
     row.update(result.info)
@@ -121,14 +112,14 @@ def _output(cfg: TrialConfig, axes: list[str], trial_id: str | None, result: Tra
     row.update(started_at=started.isoformat(), finished_at=datetime.now(timezone.utc).isoformat(), queue_s=queue_s)
     _log_execution(row)
     curves = [(row["trial_id"], step, name, value) for step, name, value in result.curves]
-    return {"row": row, "curves": curves, "snapshots": result.snapshots, "pictures": result.pictures}
+    return TrialOutput(row, curves, result.snapshots, result.pictures)
 
 
 #: iterations the profiler skips, warms up on, then records (a short window keeps the trace small)
 PROFILE_SCHEDULE = {"wait": 10, "warmup": 5, "active": 20, "repeat": 1}
 
 
-def _profiled(cfg: TrialConfig, on_eval: EvalCallback | None):
+def _profiled(cfg: TrialConfig, on_eval: EvalCallback | None) -> tuple[TrainResult, tuple[bytes, str] | None]:
     """Train under torch.profiler; return the result and (gzipped Chrome trace, summary table)."""
     import gzip
     import tempfile

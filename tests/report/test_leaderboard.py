@@ -12,7 +12,7 @@ from ganbench.report import write_report
 from ganbench.results import ResultsStore, write_suite
 from ganbench.report.stats import mean_ci95
 from ganbench.suite import validate_suite
-from ganbench.sweep.trial import run_trial
+from ganbench.sweep.trial import run_trials
 
 SUITE = {"name": "rep", "seeds": [0, 1], "budget": {"steps": 30, "eval_every": 15},
          "grid": {"model": ["mlp"], "loss": ["minimax", "hinge"], "d_steps_per_g_step": [1, 2], "dataset": ["ring8"]},
@@ -26,8 +26,8 @@ def folder(tmp_path_factory):
     suite = validate_suite(SUITE)
     store = ResultsStore(out)
     for cfg in suite.trial_configs():
-        result = run_trial(cfg, suite.axes())
-        store.add({**result["row"], "phase": "grid"}, result["curves"], result["snapshots"])
+        [result] = run_trials([cfg], suite.axes())
+        store.add({**result.row, "phase": "grid"}, result.curves, result.snapshots)
     write_suite(out, suite.model_dump(mode="json"), {"suite_hash": suite.suite_hash(), "started_at": "2026-01-01T00:00"})
     write_report(out, ("latex", "jsonl"))
     return out

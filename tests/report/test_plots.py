@@ -11,7 +11,7 @@ from ganbench.report import plots
 from ganbench.report.plots import short_labels, write_plots
 from ganbench.results import ResultsStore, write_suite
 from ganbench.suite import Suite, validate_suite
-from ganbench.sweep.trial import run_trial
+from ganbench.sweep.trial import run_trials
 
 PARAMS = {"batch_size": 32, "hidden": 16, "eval_samples": 300, "device": "cpu"}
 
@@ -25,8 +25,8 @@ def run_folder(folder: Path, suite: Suite) -> Path:
     """The real training loop in-process (no Ray), written the way the sweep writes it."""
     store = ResultsStore(folder)
     for cfg in suite.trial_configs():
-        out = run_trial(cfg, suite.axes())
-        store.add({**out["row"], "phase": "grid"}, out["curves"], out["snapshots"])
+        [out] = run_trials([cfg], suite.axes())
+        store.add({**out.row, "phase": "grid"}, out.curves, out.snapshots)
     write_suite(folder, suite.model_dump(mode="json"), {"suite_hash": suite.suite_hash()})
     return folder
 

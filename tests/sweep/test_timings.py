@@ -122,7 +122,7 @@ def test_the_driver_works_while_the_cluster_is_full_and_every_result_still_arriv
         session.start(None, 2)
         runner.run_jobs(lambda: jobs.pop() if jobs else None, suite.axes(), runner.RayOptions(max_concurrent=1),
                         on_start=lambda job: events.append("start"),
-                        on_result=lambda job, out: events.append(out["row"]["status"]),
+                        on_result=lambda job, out: events.append(out.row["status"]),
                         while_waiting=lambda: events.append("wait"))
     # one slot: each trial is dispatched, the driver works while it trains, then its result comes back
     assert events == ["start", "wait", "complete"] * 2

@@ -10,7 +10,7 @@ from ganbench.config import TrialConfig
 from ganbench.datasets import dataset_identity
 from ganbench.losses import NonSaturating
 from ganbench.registry import LOSSES
-from ganbench.sweep.trial import run_trial
+from ganbench.sweep.trial import run_trials
 
 TOY = dict(model="mlp", dataset="ring8", steps=20, eval_every=10, batch_size=16, hidden=8, eval_samples=100,
            device="cpu")
@@ -34,7 +34,7 @@ def exploding_loss(monkeypatch):
 
 
 def test_a_failed_trial_keeps_the_whole_traceback_of_its_own_code(exploding_loss):
-    row = run_trial(TrialConfig(loss=exploding_loss, **TOY), ["loss"])["row"]
+    row = run_trials([TrialConfig(loss=exploding_loss, **TOY)], ["loss"])[0].row
     assert row["status"] == "failed"
     message = row["message"]
     assert message.splitlines()[0] == "RuntimeError: the exploding loss exploded"
@@ -54,7 +54,7 @@ def test_a_metric_that_raises_is_nan_with_its_reason_and_the_trial_completes(mon
     monkeypatch.setattr(evaluate, "dirac_state", broken)
     cfg = TrialConfig(model="dirac", loss="nonsaturating", dataset="dirac", z_dim=1, optimizer="sgd", steps=20,
                       eval_every=10, batch_size=8, eval_samples=50, device="cpu")
-    row = run_trial(cfg, ["loss"])["row"]
+    row = run_trials([cfg], ["loss"])[0].row
     assert row["status"] == "complete", row["message"]
     assert math.isnan(row["dirac_distance"]) and math.isnan(row["dirac_psi"])
     assert "dirac_distance: ZeroDivisionError: float division by zero [steps 10, 20]" in row["metric_notes"]
@@ -62,7 +62,7 @@ def test_a_metric_that_raises_is_nan_with_its_reason_and_the_trial_completes(mon
 
 
 def test_a_complete_trial_names_its_data_and_has_no_metric_notes():
-    row = run_trial(TrialConfig(loss="hinge", **TOY), ["loss"])["row"]
+    row = run_trials([TrialConfig(loss="hinge", **TOY)], ["loss"])[0].row
     assert row["status"] == "complete" and row["metric_notes"] == ""
     assert row["data_origin"].startswith("generated: 8 equal-weight Gaussians, std 0.02, centres (2, 0)")
     assert row["data_hash"] == dataset_identity("ring8")["data_hash"] and len(row["data_hash"]) == 16
