@@ -29,3 +29,4 @@ def test_unprofiled_trial_has_no_trace():
     cfg = TrialConfig(model="mlp", loss="hinge", dataset="ring8", steps=5, eval_every=5, batch_size=8,
                       hidden=8, eval_samples=50, device="cpu")
     assert run_trials([cfg], ["loss"])[0].profile is None
+    assert [out.profile for out in run_trials([cfg, cfg], ["loss"], profile=True)] == [None, None]  # a stacked batch

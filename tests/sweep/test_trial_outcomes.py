@@ -45,6 +45,16 @@ def test_a_failed_trial_keeps_the_whole_traceback_of_its_own_code(exploding_loss
     assert row["data_hash"] == dataset_identity("ring8")["data_hash"]
 
 
+def test_a_stacked_batch_that_crashes_fails_every_trial_each_with_the_whole_traceback(exploding_loss):
+    cfgs = [TrialConfig(loss=exploding_loss, seed=seed, **TOY) for seed in (0, 1)]
+    outs = run_trials(cfgs, ["loss"], trial_ids=["a", "b"])
+    assert [out.row["trial_id"] for out in outs] == ["a", "b"] and [out.curves for out in outs] == [[], []]
+    for out in outs:
+        assert out.row["status"] == "failed" and out.row["seed"] in (0, 1)
+        assert out.row["message"].splitlines()[0] == "RuntimeError: the exploding loss exploded"
+        assert "training/stacked.py" in out.row["message"] and "in d_loss" in out.row["message"]
+
+
 def test_a_metric_that_raises_is_nan_with_its_reason_and_the_trial_completes(monkeypatch):
     import ganbench.training.evaluate as evaluate
 
