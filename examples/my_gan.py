@@ -16,6 +16,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from ganbench.datasets.base import ModeMixture
@@ -24,14 +25,26 @@ from ganbench.registry import DATASETS, LOSSES, MODELS, register_variant
 from ganbench.variants import Variant
 
 
+class SmoothingOptions(BaseModel):
+    """smooth_ns's own option, set in a suite as ``smooth_ns.real_target`` (params, grid or search)."""
+
+    model_config = ConfigDict(extra="forbid")
+    real_target: float = Field(0.9, gt=0, le=1, description="D's target on real data (1: no smoothing)")
+
+
 @LOSSES.register("smooth_ns")
 class SmoothNonSaturating(GANLoss):
     """Non-saturating loss with one-sided label smoothing: D's real target is 0.9 (Salimans et al. 2016)."""
 
     probabilistic = True  # D's output is a logit
+    stackable = True  # plain tensor ops: stacked trials (execution.batch_trials) may run it vmapped
+    Options = SmoothingOptions  # GANLoss.from_config passes them to __init__
+
+    def __init__(self, real_target: float = 0.9):
+        self.real_target = real_target
 
     def d_loss(self, real_out, fake_out):
-        real = F.binary_cross_entropy_with_logits(real_out, torch.full_like(real_out, 0.9))
+        real = F.binary_cross_entropy_with_logits(real_out, torch.full_like(real_out, self.real_target))
         return real + F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out))
 
     def g_loss(self, fake_out, real_out=None):

@@ -377,6 +377,16 @@ class TrialConfig(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         roles_of(cls)
 
+    def value(self, key: str) -> Any:
+        """The trial's value of ``key``: a field, or a component's option by its dotted name (its default when
+        not set), as grid axes and search spaces name them (``smooth_ns.real_target``)."""
+        if key in type(self).model_fields or "." not in key:
+            return getattr(self, key)
+        from ganbench.options import options_for
+
+        component, _, option = key.partition(".")
+        return options_for(self, component)[option]
+
     def config_hash(self) -> str:
         """Stable identity of the trial: the same config always gets the same id.
 

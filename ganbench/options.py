@@ -33,8 +33,8 @@ COMPONENTS: dict[str, Registry] = {"model": MODELS, "loss": LOSSES}
 
 def declared(registry: Registry, name: str) -> type[BaseModel] | None:
     """The options model that the registered component ``name`` declares (None: it takes none)."""
-    if name not in registry:
-        return None
+    if name not in registry or registry.origin(name) is None:
+        return None  # ganbench's own components take their options as TrialConfig fields
     model = getattr(registry.get(name), "Options", None)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
@@ -66,19 +66,24 @@ def option_keys() -> list[str]:
 
 
 def fold(data: dict[str, Any]) -> dict[str, Any]:
-    """A trial's keys with dotted option keys, and mappings under a component's name, moved into ``options``."""
+    """A trial's keys with dotted option keys, and mappings under a component's name, moved into ``options``.
+
+    An option of a plugin component that this trial does not use is left out, as a suite-wide ``clip`` is
+    unused by a loss other than WGAN's: ``params: {smooth_ns.real_target: 0.8}`` sets it where smooth_ns runs."""
     if not isinstance(data, dict):
         return data
     names = {data.get(field) for field in COMPONENTS} - {None}
-    moved = {key for key in data if isinstance(key, str) and (
-        ("." in key and key.partition(".")[0] in names) or (key in names and isinstance(data[key], dict)))}
-    if not moved:
+    named = {key: key.partition(".")[0] for key in data if isinstance(key, str) and (
+        "." in key or isinstance(data[key], dict))}
+    moved = {key for key, head in named.items() if head in names}
+    unused = {key for key, head in named.items() if head not in names and component_options(head) is not None}
+    if not moved and not unused:
         return data
-    folded = {key: value for key, value in data.items() if key not in moved}
-    options = {c: dict(o) for c, o in (folded.get("options") or {}).items()} if isinstance(
-        folded.get("options"), dict) else folded.get("options")
-    if not isinstance(options, dict):
+    folded = {key: value for key, value in data.items() if key not in moved | unused}
+    given = folded.get("options") or {}
+    if not isinstance(given, dict) or not all(isinstance(o, dict) for o in given.values()):
         return data  # a malformed options value is the field's own validator's to report
+    options = {component: dict(values) for component, values in given.items()}
     for key in sorted(moved):
         component, _, option = key.partition(".")
         if option:
@@ -115,7 +120,10 @@ def validate(options: dict[str, Any], cfg_fields: dict[str, Any]) -> dict[str, d
             first = err.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
             raise ValueError(f"{component}.{where}: {first['msg']}") from None
-        checked[component] = parsed.model_dump(mode="json", include=set(given))
+        # only values other than the defaults: the same trial always has the same id, however it was written
+        values = parsed.model_dump(mode="json", exclude_defaults=True)
+        if values:
+            checked[component] = values
     return checked
 
 

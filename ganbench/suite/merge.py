@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import TypeAdapter, ValidationError
 
 from ganbench.config import TrialConfig, brief, same_value
+from ganbench.options import component_options
 from ganbench.registry import VARIANTS
 from ganbench.search.schema import to_trial_params
 
@@ -129,7 +130,11 @@ def _field_adapter(key: str) -> TypeAdapter | None:
 
 
 def _default(key: str) -> Any:
-    """TrialConfig's default of ``key``; None for a required key or one it does not know."""
+    """TrialConfig's default of ``key`` (a plugin component's option by its dotted name: the option's default);
+    None for a required key or one it does not know."""
+    options = component_options(key.partition(".")[0]) if "." in key else None
+    if options is not None and key.partition(".")[2] in options.model_fields:
+        return options.model_fields[key.partition(".")[2]].get_default(call_default_factory=True)
     info = TrialConfig.model_fields.get(key)
     return None if info is None or info.is_required() else info.get_default(call_default_factory=True)
 

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ganbench.config import TUNABLE_KEYS, TrialConfig, brief
+from ganbench.options import component_options, is_option_key, option_keys
 from ganbench.registry import suggest
 from ganbench.suite.merge import Disagreement
 from ganbench.suite.schema import Suite, SuiteError, _freeze
@@ -182,15 +183,23 @@ def keys_with_defaults() -> str:
     return ", ".join(default(name) for name in TUNABLE_KEYS)
 
 
+def is_trial_key(key: str, value: Any = None) -> bool:
+    """A key a suite may set per trial: a TrialConfig key, a plugin component's option by its dotted name
+    (``smooth_ns.real_target``), or a mapping of options under the component's name (``smooth_ns: {...}``)."""
+    return key in TUNABLE_KEYS or is_option_key(key) or (isinstance(value, dict) and component_options(key) is not None)
+
+
 def _check_keys(suite: Suite) -> list[str]:
     problems = []
     places = [(_at(suite, i), grid) for i, grid in enumerate(suite.grids())] + [("params", suite.params)]
     for where, keys in places:
         for key in keys:
-            if key not in TUNABLE_KEYS:
+            if not is_trial_key(key, keys[key]):
                 hint = {"steps": "budget.steps", "eval_every": "budget.eval_every", "seed": "seeds", "target": "target"}
                 fix = f"set it as {hint[key]}" if key in hint else f"valid keys: {keys_with_defaults()}"
-                fix += suggest(key, TUNABLE_KEYS) if key not in hint else ""
+                if key not in hint:
+                    fix += f"; a plugin's options by dotted name: {', '.join(option_keys())}" if option_keys() else ""
+                    fix += suggest(key, TUNABLE_KEYS + option_keys())
                 problems.append(f"{where}.{key}: unknown key; {fix}")
     for i, grid in enumerate(suite.grids()):
         at = _at(suite, i)
@@ -307,8 +316,8 @@ def _check_trials(suite: Suite) -> list[str]:
     are the same once filled (two mappings of a list of grids), are refused.
     """
     problems: list[str] = []
-    axes = [a for a in suite.axes() if a in TUNABLE_KEYS]
-    params = {k: v for k, v in suite.params.items() if k in TUNABLE_KEYS}
+    axes = [a for a in suite.axes() if a in TUNABLE_KEYS or is_option_key(a)]
+    params = {k: v for k, v in suite.params.items() if is_trial_key(k, v)}
     made: dict[str, tuple[int, dict[str, Any]]] = {}  # config hash -> the first cell making it
     given_by: dict[Any, int] = {}  # filled cell -> the first mapping giving it
     for i, given, cell in suite.indexed_cells(axes):

@@ -26,11 +26,11 @@ EXECUTION_LOG_ENV = "GANBENCH_EXECUTION_LOG"
 
 def identity(cfg: TrialConfig, axes: list[str], trial_id: str | None = None) -> dict[str, Any]:
     """The columns that say which trial a row is: id, cell label, grid axes, seed, full params."""
-    cell = " ".join(f"{axis}={getattr(cfg, axis)}" for axis in axes)
+    cell = " ".join(f"{axis}={cfg.value(axis)}" for axis in axes)
     return {
         "trial_id": trial_id or cfg.config_hash(),
         "cell": cell,
-        **{axis: getattr(cfg, axis) for axis in axes},
+        **{axis: cfg.value(axis) for axis in axes},  # a plugin option by its dotted name too
         "seed": cfg.seed,
         "params": json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
         "config_hash": cfg.config_hash(),
