@@ -12,7 +12,7 @@ from ganbench.config import TrialConfig
 from ganbench.registry import LOSSES
 from ganbench.search.schema import Search
 from ganbench.training.stacked import StackedLoss, batch_key, check_stackable
-from tests.test_plugins import isolated, own_folder  # noqa: F401 (fixtures)
+from tests.test_plugins import bench, isolated, own_folder  # noqa: F401 (fixtures)
 
 CELL = dict(model="tiny_mlp", loss="smooth_ns", dataset="ring4")
 
@@ -69,3 +69,16 @@ def test_a_search_space_takes_an_option_by_its_dotted_name_and_refuses_a_typo(my
     assert list(Search(**search).space) == ["smooth_ns.real_target"]
     with pytest.raises(ValueError, match="did you mean 'smooth_ns.real_target'"):
         Search(**{**search, "space": {"smooth_ns.real_targe": {"type": "float", "low": 0.7, "high": 1.0}}})
+
+
+def test_validate_names_a_misspelt_option_in_a_suite_with_did_you_mean(own_folder, tmp_path):  # noqa: F811
+    suite = (own_folder / "my_gan.yaml").read_text().replace("smooth_ns.real_target: [0.8]",
+                                                             "smooth_ns.real_targt: [0.8]")
+    (own_folder / "typo.yaml").write_text(suite)
+    res = bench("validate", str(own_folder / "typo.yaml"), cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("error:") == 1, res.stderr
+    assert "grid[1].smooth_ns.real_targt: unknown key" in res.stderr
+    assert "(did you mean 'smooth_ns.real_target'?)" in res.stderr
+    (own_folder / "bad.yaml").write_text(suite.replace("smooth_ns.real_targt: [0.8]", "smooth_ns.real_target: [2]"))
+    res = bench("validate", str(own_folder / "bad.yaml"), cwd=tmp_path)
+    assert res.returncode == 2 and "smooth_ns.real_target" in res.stderr and "less than or equal to 1" in res.stderr

@@ -193,6 +193,8 @@ def test_run_a_plugin_suite_through_the_cli_and_resume_it(own_folder, tmp_path):
     trials = pd.read_parquet(out / "trials.parquet")
     assert len(trials) == 3 and set(trials["status"]) == {"complete"}
     assert set(trials["loss"]) == {"nonsaturating", "smooth_ns"} and trials["modes_covered"].max() <= 4  # ring4
+    options = [json.loads(p)["options"] for p in trials.sort_values("smooth_ns.real_target")["params"]]
+    assert options == [{"smooth_ns": {"real_target": 0.8}}, {}, {}]  # only where it differs from the default
     info = json.loads((out / "run.json").read_text())
     [record] = info["plugins"]
     assert record["module"] == "my_gan" and record["source"] == str(own_folder / "my_gan.py")
@@ -226,7 +228,8 @@ def test_a_two_node_cluster_gets_the_plugin_through_rays_runtime_env(own_folder,
         env = {**os.environ, "PYTHONPATH": ""}  # nothing on the workers' path finds my_gan by chance
         res = subprocess.run([sys.executable, str(ROOT / "bench.py"), "run", str(own_folder / "my_gan.yaml"),
                               "--out", str(tmp_path / "out"), "--address", cluster.address, *TINY,
-                              "--set", "grid=[{loss: [smooth_ns], variant: [smooth_pacgan2]}]"],
+                              "--set",
+                              "grid=[{loss: [smooth_ns], variant: [smooth_pacgan2], smooth_ns.real_target: [0.8]}]"],
                              cwd=driver_cwd, capture_output=True, text=True, timeout=400, env=env)
         assert res.returncode == 0, res.stderr
     finally:
@@ -236,6 +239,7 @@ def test_a_two_node_cluster_gets_the_plugin_through_rays_runtime_env(own_folder,
     assert len(trials) == 1 and trials["status"].tolist() == ["complete"], trials.get("message")
     assert trials["ray_node_id"].tolist() == [node.node_id]  # the second node ran it
     assert trials["config_hash"].tolist() == trials["trial_id"].tolist()  # the worker hashed the same plugin
+    assert trials["smooth_ns.real_target"].tolist() == [0.8]  # the plugin's option, validated on the worker too
 
 
 def test_the_readme_shows_the_example_these_tests_run():
