@@ -72,7 +72,7 @@ def fold(data: dict[str, Any]) -> dict[str, Any]:
     unused by a loss other than WGAN's: ``params: {smooth_ns.real_target: 0.8}`` sets it where smooth_ns runs."""
     if not isinstance(data, dict):
         return data
-    names = {data.get(field) for field in COMPONENTS} - {None}
+    names = {data.get(field) for field in COMPONENTS if isinstance(data.get(field), str)}
     named = {key: key.partition(".")[0] for key in data if isinstance(key, str) and (
         "." in key or isinstance(data[key], dict))}
     moved = {key for key, head in named.items() if head in names}

@@ -14,7 +14,7 @@ from ganbench.config import TrialConfig
 from ganbench.registry import DATASETS
 from ganbench.suite import SuiteError, validate_suite
 from ganbench.training.memory import estimate_memory
-from tests.test_suite import GOOD, ROOT, with_
+from tests.suite.test_suite import GOOD, ROOT, with_
 
 
 def error(raw: dict) -> str:

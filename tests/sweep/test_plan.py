@@ -6,7 +6,7 @@ from ganbench.results import Status
 from ganbench.suite import validate_suite
 from ganbench.sweep.jobs import Job
 from ganbench.sweep.plan import GridPlan, _batches
-from tests.test_suite import GOOD, with_
+from tests.suite.test_suite import GOOD, with_
 
 
 def test_stacked_batches_group_a_whole_grid_by_shape_not_by_cell():

@@ -8,7 +8,7 @@ import yaml
 
 from ganbench.suite import SuiteError, load_suite, validate_suite
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = {
     "name": "t",

@@ -11,9 +11,9 @@ from ganbench.cli import main
 from ganbench.report.plots import short_labels
 from ganbench.suite import load_suite, suite_datasets, validate_suite
 from ganbench.sweep.plan import GridPlan
-from tests.test_suite import error
+from tests.suite.test_suite import error
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Mescheder et al. 2018's Dirac-GAN table in miniature: heterogeneous cells, each under both update rules
 DIRAC = {
