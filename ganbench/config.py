@@ -245,14 +245,7 @@ class TrialConfig(BaseModel):
         """A preset's parameters fill the keys not given (a tied group follows the one of its keys given)."""
         if not isinstance(data, dict) or not isinstance(data.get("variant"), str) or data["variant"] not in VARIANTS:
             return data  # not a preset (an unknown name is _known_variant's to report)
-        preset = VARIANTS.get(data["variant"])
-        filled = dict(data)
-        for key, value in preset.parameters.items():
-            if key in filled:
-                continue
-            given = [k for k in preset.tied_group(key) if k in data]
-            filled[key] = data[given[0]] if given else value
-        return filled
+        return {**VARIANTS.get(data["variant"]).fill(data), **data}
 
     @model_validator(mode="after")
     def _agrees_with_variant(self):

@@ -45,6 +45,18 @@ class Variant:
         """The keys tied to ``key`` (itself included), or () when it is not tied."""
         return next((group for group in self.tied if key in group), ())
 
+    def fill(self, explicit: Mapping[str, Any]) -> dict[str, Any]:
+        """What the preset sets under ``explicit`` values: each of its parameters not given, a tied group following
+        the last of its keys given (``r1: 5`` gives r3gan's ``r2: 5``). The one preset merge: TrialConfig fills a
+        trial's keys with it, and a suite's cells (``suite.merge``) over their layers."""
+        filled = {}
+        for key, value in self.parameters.items():
+            if key in explicit:
+                continue
+            given = [k for k in self.tied_group(key) if k in explicit]
+            filled[key] = explicit[given[-1]] if given else value
+        return filled
+
     def settings(self) -> str:
         """The parameters as one line, e.g. ``pac: 2`` (``-`` for none)."""
         parts = []

@@ -247,3 +247,16 @@ def test_r3gan_with_r1_and_r2_set_apart_names_both():
     msg = error(suite(grid={"variant": ["r3gan"], "r1": [1.0], "r2": [2.0]}))
     assert "grid.r2[0] = 2.0 disagrees with grid.r1[0] = 1.0: variant 'r3gan' ties r1 and r2" in msg
     assert validate_suite(suite(grid={"variant": ["r3gan"], "r1": [2.0], "r2": [2.0]})).trial_configs()
+
+
+def test_a_trial_and_a_suite_cell_fill_a_preset_by_the_one_merge():
+    """Variant.fill is the preset merge of both TrialConfig and Suite.merge: r3gan's tied gamma follows r1."""
+    r3gan = VARIANTS.get("r3gan")
+    assert r3gan.fill({"r1": 5.0}) == {"loss": "rpgan", "r2": 5.0, "betas": (0.0, 0.99)}
+    assert r3gan.fill({"r1": 5.0, "r2": 5.0, "loss": "rpgan", "betas": (0.0, 0.9)}) == {}
+    trial = TrialConfig(model="mlp", dataset="ring8", variant="r3gan", r1=5.0, steps=10, eval_every=10)
+    suite = validate_suite({"name": "fill", "seeds": [0], "budget": {"steps": 10, "eval_every": 10},
+                            "grid": {"model": ["mlp"], "loss": ["rpgan"], "dataset": ["ring8"],
+                                     "variant": ["r3gan"], "r1": [5.0]}})
+    [cell] = suite.cells()
+    assert suite.config(cell, 0) == trial and (trial.r2, trial.loss, trial.betas) == (5.0, "rpgan", (0.0, 0.99))

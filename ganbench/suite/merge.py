@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ganbench.config import TrialConfig, brief, same_value
+from ganbench.config import TrialConfig
 from ganbench.options import component_options
 from ganbench.registry import VARIANTS
 from ganbench.search.schema import to_trial_params
+from ganbench.values import brief, same_value
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,16 @@ def merge_cell(params: dict[str, Any], cell: dict[str, Any], sampled: dict[str, 
     if preset is None:
         return merged
     explicit = [(name, layer) for name, layer in layers if name != "params" or variant_layer == "params"]
+    # the preset under the explicit values, as TrialConfig fills a trial (Variant.fill): a tied group follows
+    # the explicit value of highest precedence
+    following = preset.fill({key: value for _, layer in explicit for key, value in layer.items()})
     for group in preset.tied:
         given = [(name, key, layer[key]) for name, layer in explicit for key in group if key in layer]
         if not given:
             continue
-        for key in group:  # the group follows the explicit value of highest precedence
+        for key in group:
             if not any(key == k for _, k, _ in given):
-                values[key] = given[-1][2]
+                values[key] = following[key]
                 sources[key] = given[-1][0]
         first = given[0]
         for other in given[1:]:
