@@ -208,7 +208,14 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: finished trials are already saved; the run stops and can resume."""
 
 
+#: set when SIGTERM arrived: a library that catches the Terminated raised inside its own blocking call (Ray's
+#: ray.wait) may re-raise it as a plain KeyboardInterrupt, and the exit code must still say SIGTERM (143)
+_sigterm_received = False
+
+
 def _on_sigterm(signum, frame) -> None:
+    global _sigterm_received
+    _sigterm_received = True
     raise Terminated()
 
 
@@ -226,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         faulthandler.enable()
     args = parser().parse_args(argv)
     out, err = Console(), Console(stderr=True)
+    global _sigterm_received
+    _sigterm_received = False
     previous = _handle_interrupts()
     try:
         code = run_command(args, out, err)
@@ -236,10 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         err.print(Text("error: ", style="red") + Text(str(e)), highlight=False, soft_wrap=True)
         return EXIT_USER
     except KeyboardInterrupt as e:
-        why = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        terminated = isinstance(e, Terminated) or _sigterm_received
+        why = "terminated (SIGTERM)" if terminated else "interrupted"
         hint = ": finished trials are saved; rerun the same command to resume" if args.command == "run" else ""
         err.print(why + hint, soft_wrap=True)
-        return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except Exception as e:  # a bug of ours: one line, the traceback on request
         if args.debug:
             raise
