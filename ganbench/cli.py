@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ganbench.errors import UserError
+from ganbench.options import component_options
 from ganbench.registry import METRICS, REGISTRIES, UnknownNameError, load_all
 from ganbench.suite import SuiteError, load_suite
 
@@ -194,7 +195,10 @@ def cmd_list(kind: str | None, console: Console) -> None:
         for item in registry.names():
             module = registry.origin(item)
             mark = Text(f"[plugin {module}] ", style="cyan") if module else Text("")
-            table.add_row(Text(item, style="bold"), mark + Text(registry.describe(item)))
+            options = component_options(item) if module and name in ("models", "losses") else None
+            own = " Options: " + ", ".join(f"{item}.{key}={field.default}" for key, field in
+                                            options.model_fields.items()) if options else ""
+            table.add_row(Text(item, style="bold"), mark + Text(registry.describe(item) + own))
         console.print(table)
 
 

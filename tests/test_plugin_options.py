@@ -82,3 +82,8 @@ def test_validate_names_a_misspelt_option_in_a_suite_with_did_you_mean(own_folde
     (own_folder / "bad.yaml").write_text(suite.replace("smooth_ns.real_targt: [0.8]", "smooth_ns.real_target: [2]"))
     res = bench("validate", str(own_folder / "bad.yaml"), cwd=tmp_path)
     assert res.returncode == 2 and "smooth_ns.real_target" in res.stderr and "less than or equal to 1" in res.stderr
+
+
+def test_list_shows_a_plugins_options_with_their_defaults(own_folder, tmp_path):  # noqa: F811
+    res = bench("list", "losses", "--import", str(own_folder / "my_gan.py"), cwd=tmp_path)
+    assert res.returncode == 0 and "Options: smooth_ns.real_target=0.9" in " ".join(res.stdout.split()), res.stdout
