@@ -8,6 +8,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from ganbench.options import fold as fold_options
+from ganbench.options import options_for
 from ganbench.options import validate as validate_options
 from ganbench.registry import DATASETS, LOSSES, METRICS, MODELS, VARIANTS
 from ganbench.roles import keys_where, role, roles_of
@@ -325,8 +326,6 @@ class TrialConfig(BaseModel):
         not set), as grid axes and search spaces name them (``smooth_ns.real_target``)."""
         if key in type(self).model_fields or "." not in key:
             return getattr(self, key)
-        from ganbench.options import options_for
-
         component, _, option = key.partition(".")
         return options_for(self, component)[option]
 

@@ -14,8 +14,10 @@ it is defined: a new option cannot slip past stacking with member 0's value.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def role(name: str) -> dict[str, Any]:
     return {"role": name}
 
 
-def roles_of(model: type) -> dict[str, Role]:
+@functools.lru_cache(maxsize=None)  # a class's fields never change: batch_key asks once per trial planned
+def roles_of(model: type) -> Mapping[str, Role]:
     """Every field of a pydantic model class by its role; TypeError naming each field without a known one."""
     found, missing = {}, []
     for name, info in model.model_fields.items():
@@ -75,9 +78,10 @@ def roles_of(model: type) -> dict[str, Role]:
     if missing:
         raise TypeError(f"{model.__name__}: every field needs a role (json_schema_extra={{'role': ...}}, one of "
                         f"{', '.join(ROLES)}): {', '.join(missing)}")
-    return found
+    return MappingProxyType(found)  # cached: read-only
 
 
+@functools.lru_cache(maxsize=None)
 def keys_where(model: type, **wanted: bool) -> tuple[str, ...]:
     """The fields of ``model`` (in declaration order) whose role has every property asked, e.g. shared=True."""
     return tuple(name for name, r in roles_of(model).items()
